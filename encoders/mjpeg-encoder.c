@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+/* TEMPORARY STUB: being replaced by the real encoder. */
+#include "config.h"
+
+#include <spice-video/encoders.h>
+
+VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
+                                        VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                                        bitmap_unref_t bitmap_unref, const SvEncoderConfig *config)
+{
+    return NULL;
+}
+
+VideoEncoder *sv_mjpeg_encoder_new(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
+                                   VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                                   bitmap_unref_t bitmap_unref)
+{
+    return sv_mjpeg_encoder_new_full(codec_type, starting_bit_rate, cbs, bitmap_ref, bitmap_unref,
+                                     NULL);
+}
+
+gboolean sv_mjpeg_encoder_get_rate_state(VideoEncoder *encoder, SvMjpegRateState *state)
+{
+    return FALSE;
+}
