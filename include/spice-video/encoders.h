@@ -29,6 +29,14 @@ typedef struct SvClock {
 typedef struct SvEncoderConfig {
     /** Time source; a zeroed SvClock means the system monotonic clock. */
     SvClock clock;
+    /** 0: rate control as spice-server does it. 1..100: encode every frame
+     *  at this fixed quality, never drop, ignore reports (benchmarks,
+     *  quality sweeps). Encoders without a quality scale ignore it. */
+    int fixed_quality;
+    /** TRUE: reproduce spice-server 0.15's known defects bit for bit where
+     *  this library fixes them (see docs/mjpeg-encoder.md, "Differences
+     *  from spice-server"). FALSE (the default): the fixed behaviour. */
+    gboolean spice_quirks;
 } SvEncoderConfig;
 
 /**
