@@ -542,10 +542,12 @@ static void handle_negative_report(MjpegEncoder *encoder, uint32_t report_end_mm
 {
     RateControl *rc = &encoder->rc;
 
-    /* The report may describe frames from before our last change. */
-    if ((rc->change_start_mm_time == 0 ||
-         mm_time_after(rc->change_start_mm_time, report_end_mm_time)) &&
-        !rc->was_upgraded) {
+    /* The report may describe frames from before our last change. spice
+     * compares mm_times plainly; we compare them wrap-safe. */
+    gboolean change_is_later = encoder->config.spice_quirks
+                                   ? rc->change_start_mm_time > report_end_mm_time
+                                   : mm_time_after(rc->change_start_mm_time, report_end_mm_time);
+    if ((rc->change_start_mm_time == 0 || change_is_later) && !rc->was_upgraded) {
         g_debug("mjpeg %p: negative report predates the last change, ignored", (void *)encoder);
         return;
     }
@@ -564,8 +566,12 @@ static void handle_positive_report(MjpegEncoder *encoder, uint32_t report_start_
                          rc->quality_id > QUALITY_MEDIAN_ID)
                             ? CLIENT_POSITIVE_REPORT_STRICT_TIMEOUT_MS
                             : CLIENT_POSITIVE_REPORT_TIMEOUT_MS;
-    if (rc->change_start_mm_time == 0 ||
-        (int32_t)(report_start_mm_time - rc->change_start_mm_time) < stable_ms) {
+    /* spice subtracts unsigned, so a period that starts before the change
+     * looks very long and stable; we take it as not stable yet. */
+    uint32_t elapsed = report_start_mm_time - rc->change_start_mm_time;
+    gboolean stable = encoder->config.spice_quirks ? elapsed >= (uint32_t)stable_ms
+                                                   : (int32_t)elapsed >= stable_ms;
+    if (rc->change_start_mm_time == 0 || !stable) {
         return;
     }
     increase_bit_rate(encoder);

@@ -521,6 +521,33 @@ static void test_negative_delay_raises_playback_delay(Fixture *fx, gconstpointer
     }
 }
 
+/* A positive report whose period starts before the last change says
+ * nothing about stability since then; spice's unsigned subtraction takes it
+ * as a very long stable period and increases. */
+static void test_positive_report_before_change(Fixture *fx, gconstpointer data)
+{
+    for (int quirks = 0; quirks <= 1; quirks++) {
+        uint64_t byte_rate = 7 * fx->size_at[3];
+        if (fx->encoder != NULL) {
+            fx->encoder->destroy(fx->encoder);
+        }
+        fx->encoder = make_encoder(fx, byte_rate * 8, 0, quirks);
+        offer_frame(fx, 140 * MS);
+        offer_frame(fx, 140 * MS);
+        uint32_t change_mm = mm_time(fx) - 140;
+        for (int i = 0; i < 6; i++) {
+            offer_frame(fx, 140 * MS);
+        }
+        positive_report(fx, change_mm - 1, mm_time(fx));
+        if (quirks) {
+            g_assert_cmpuint(state_of(fx).byte_rate, >, byte_rate);
+        } else {
+            g_assert_cmpuint(state_of(fx).byte_rate, ==, byte_rate);
+            g_assert_false(state_of(fx).evaluating);
+        }
+    }
+}
+
 /* Video delay far above audio delay while audio dropped: negative. */
 static void test_video_vs_audio(Fixture *fx, gconstpointer data)
 {
@@ -678,6 +705,7 @@ int main(int argc, char **argv)
     ADD("report/negative-stale", test_negative_report_stale);
     ADD("report/negative-delay-fix", test_negative_delay_raises_playback_delay);
     ADD("report/video-vs-audio", test_video_vs_audio);
+    ADD("report/positive-before-change", test_positive_report_before_change);
     ADD("server-drops", test_server_drops);
     ADD("warmup", test_warmup_cancels_evaluation);
     ADD("fixed-quality", test_fixed_quality);
