@@ -31,10 +31,10 @@ static const int quality_ladder[] = {20, 30, 40, 50, 60, 70, 80};
 #define DEFAULT_SOURCE_FPS MJPEG_MAX_FPS /* when get_source_fps is not given */
 
 /* Below these rates a higher quality is not worth it. */
-#define IMPROVE_QUALITY_FPS_STRICT_TH 10     /* above the median quality */
-#define IMPROVE_QUALITY_FPS_PERMISSIVE_TH 5  /* at or below it */
-#define AVERAGE_SIZE_WINDOW 3                /* frames in the recent-size window */
-#define BIT_RATE_EVAL_MIN_NUM_FRAMES 3       /* frames needed to measure a rate */
+#define IMPROVE_QUALITY_FPS_STRICT_TH 10    /* above the median quality */
+#define IMPROVE_QUALITY_FPS_PERMISSIVE_TH 5 /* at or below it */
+#define AVERAGE_SIZE_WINDOW 3               /* frames in the recent-size window */
+#define BIT_RATE_EVAL_MIN_NUM_FRAMES 3      /* frames needed to measure a rate */
 #define SERVER_STATUS_DOWNGRADE_DROP_FACTOR_TH 0.1
 #define CLIENT_POSITIVE_REPORT_TIMEOUT_MS 2000
 #define CLIENT_POSITIVE_REPORT_STRICT_TIMEOUT_MS 3000 /* already at high fps and quality */
@@ -44,8 +44,8 @@ static const int quality_ladder[] = {20, 30, 40, 50, 60, 70, 80};
 #define INITIAL_BUFFER_BYTES (32 * 1024)
 #define PLAYBACK_LATENCY_DECREASE_FACTOR 0.5
 #define VIDEO_VS_AUDIO_LATENCY_FACTOR 1.25
-#define VIDEO_DELAY_TH_MS (-15) /* "the last frame was late" */
-#define DEFAULT_FPS_COMPENSATION 1.5 /* adjusted_fps / fps before any measurement */
+#define VIDEO_DELAY_TH_MS (-15)              /* "the last frame was late" */
+#define DEFAULT_FPS_COMPENSATION 1.5         /* adjusted_fps / fps before any measurement */
 #define SET_FALLBACK_FPS (MJPEG_MAX_FPS / 2) /* a cancelled SET evaluation lands here */
 
 /* "Not set": spice uses 0, which a virtual clock starting at 0 can read. */
@@ -290,9 +290,8 @@ static void evaluate_quality(MjpegEncoder *encoder)
         return;
     }
     fps = (uint32_t)MIN(rc->byte_rate / size, UINT32_MAX);
-    if (fps > eval->max_sampled_fps ||
-        ((fps == eval->max_sampled_fps || fps >= source_fps) &&
-         rc->quality_id > eval->max_sampled_fps_quality_id)) {
+    if (fps > eval->max_sampled_fps || ((fps == eval->max_sampled_fps || fps >= source_fps) &&
+                                        rc->quality_id > eval->max_sampled_fps_quality_id)) {
         eval->max_sampled_fps = fps;
         eval->max_sampled_fps_quality_id = rc->quality_id;
     }
@@ -461,8 +460,8 @@ static void increase_bit_rate(MjpegEncoder *encoder)
 
     stop_evaluation(encoder);
     if (measured + avg_size < rc->byte_rate) {
-        g_debug("mjpeg %p: stream does not use its rate (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                " B/s), re-evaluating only",
+        g_debug("mjpeg %p: stream does not use its rate (%" G_GUINT64_FORMAT
+                " of %" G_GUINT64_FORMAT " B/s), re-evaluating only",
                 (void *)encoder, measured, rc->byte_rate);
     } else {
         uint64_t raised = MIN(measured, rc->byte_rate) + avg_size;
@@ -514,8 +513,7 @@ static void adjust_params_to_bit_rate(MjpegEncoder *encoder)
     if (rc->num_recent_enc_frames == 0) {
         return;
     }
-    if (rc->num_recent_enc_frames >= AVERAGE_SIZE_WINDOW ||
-        rc->num_recent_enc_frames >= rc->fps) {
+    if (rc->num_recent_enc_frames >= AVERAGE_SIZE_WINDOW || rc->num_recent_enc_frames >= rc->fps) {
         uint32_t source_fps = get_source_fps(encoder);
         avg_size = rc->sum_recent_enc_size / rc->num_recent_enc_frames;
         uint64_t new_fps = avg_size != 0 ? rc->byte_rate / avg_size : MJPEG_MAX_FPS;
@@ -586,9 +584,9 @@ static void mjpeg_client_stream_report(VideoEncoder *video_encoder, uint32_t num
     RateControl *rc = &encoder->rc;
     gboolean delay_small = FALSE;
 
-    g_debug("mjpeg %p: report frames %u drops %u mm_time %u-%u delay %d audio %u",
-            (void *)encoder, num_frames, num_drops, start_frame_mm_time, end_frame_mm_time,
-            end_frame_delay, audio_delay);
+    g_debug("mjpeg %p: report frames %u drops %u mm_time %u-%u delay %d audio %u", (void *)encoder,
+            num_frames, num_drops, start_frame_mm_time, end_frame_mm_time, end_frame_delay,
+            audio_delay);
     if (encoder->config.fixed_quality > 0) {
         return;
     }
@@ -769,7 +767,7 @@ static void expand_16bit_line(const uint8_t *src, uint8_t *dst, uint32_t width)
 /* Walks the chunk list forward, in memory order. */
 typedef struct {
     const SpiceChunks *chunks;
-    uint32_t index;     /* current chunk */
+    uint32_t index;       /* current chunk */
     uint64_t chunk_start; /* offset of chunk[index] in the bitmap */
 } ChunkCursor;
 
@@ -825,7 +823,8 @@ static gboolean validate_data(const SpiceBitmap *bitmap, const SpiceRect *src,
     const SpiceChunks *chunks = bitmap->data;
     uint64_t total = 0;
 
-    if (chunks == NULL || (uint64_t)bitmap->stride < (uint64_t)bitmap->x * format->bytes_per_pixel) {
+    if (chunks == NULL ||
+        (uint64_t)bitmap->stride < (uint64_t)bitmap->x * format->bytes_per_pixel) {
         return FALSE;
     }
     for (uint32_t i = 0; i < chunks->num_chunks; i++) {
@@ -835,8 +834,8 @@ static gboolean validate_data(const SpiceBitmap *bitmap, const SpiceRect *src,
         total += chunks->chunk[i].len;
     }
     uint64_t height = (uint64_t)(src->bottom - src->top);
-    uint64_t end = (first_line + height - 1) * bitmap->stride +
-                   (uint64_t)src->right * format->bytes_per_pixel;
+    uint64_t end =
+        (first_line + height - 1) * bitmap->stride + (uint64_t)src->right * format->bytes_per_pixel;
     return end <= total;
 }
 
@@ -909,8 +908,8 @@ static void rate_control_end_frame(MjpegEncoder *encoder, uint64_t size)
 
 /* Compresses the lines; FALSE on any failure (the caller returns UNSUPPORTED). */
 static gboolean compress_lines(MjpegEncoder *encoder, const SpiceBitmap *bitmap,
-                               const SpiceRect *src, const InputFormat *format,
-                               uint64_t first_line, int quality, MjpegBuffer *buffer)
+                               const SpiceRect *src, const InputFormat *format, uint64_t first_line,
+                               int quality, MjpegBuffer *buffer)
 {
     struct jpeg_compress_struct *cinfo = &encoder->cinfo;
     uint32_t width = (uint32_t)(src->right - src->left);
@@ -1037,9 +1036,8 @@ static void mjpeg_get_stats(VideoEncoder *video_encoder, VideoEncoderStats *stat
     stats->starting_bit_rate = encoder->starting_bit_rate;
     stats->cur_bit_rate = mjpeg_get_bit_rate(video_encoder);
     /* NaN before the first frame, as spice-server reports it. */
-    stats->avg_quality = encoder->num_frames != 0
-                             ? (double)encoder->sum_quality / (double)encoder->num_frames
-                             : NAN;
+    stats->avg_quality =
+        encoder->num_frames != 0 ? (double)encoder->sum_quality / (double)encoder->num_frames : NAN;
 }
 
 static void mjpeg_destroy(VideoEncoder *video_encoder)

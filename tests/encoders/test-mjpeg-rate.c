@@ -72,7 +72,8 @@ static void fill_picture(uint8_t *pixels)
             double blob = 60 * sin(x / 13.0) * cos(y / 17.0);
             p[0] = (uint8_t)CLAMP(x * 255 / WIDTH + blob, 0, 255);
             p[1] = (uint8_t)CLAMP(y * 255 / HEIGHT - blob / 2, 0, 255);
-            p[2] = (uint8_t)CLAMP(128 + 100 * sin((x + y) / 23.0) + ((x * 7 + y * 13) % 11), 0, 255);
+            p[2] =
+                (uint8_t)CLAMP(128 + 100 * sin((x + y) / 23.0) + ((x * 7 + y * 13) % 11), 0, 255);
             p[3] = 0;
         }
     }
@@ -161,8 +162,8 @@ static void clear_counts(Fixture *fx)
 static VideoEncodeResults offer_frame(Fixture *fx, int64_t step_ns)
 {
     VideoBuffer *buf = NULL;
-    VideoEncodeResults r =
-        fx->encoder->encode_frame(fx->encoder, mm_time(fx), &fx->bitmap, &fx->src, TRUE, NULL, &buf);
+    VideoEncodeResults r = fx->encoder->encode_frame(fx->encoder, mm_time(fx), &fx->bitmap,
+                                                     &fx->src, TRUE, NULL, &buf);
 
     g_assert_true(r == VIDEO_ENCODER_FRAME_ENCODE_DONE || r == VIDEO_ENCODER_FRAME_DROP);
     if (r == VIDEO_ENCODER_FRAME_ENCODE_DONE) {
@@ -235,15 +236,15 @@ static void test_creation(Fixture *fx, gconstpointer data)
 
 static void test_refuses_other_codecs(Fixture *fx, gconstpointer data)
 {
-    static const SpiceVideoCodecType others[] = {SPICE_VIDEO_CODEC_TYPE_VP8,
-                                                 SPICE_VIDEO_CODEC_TYPE_H264,
-                                                 SPICE_VIDEO_CODEC_TYPE_VP9,
-                                                 SPICE_VIDEO_CODEC_TYPE_H265};
+    static const SpiceVideoCodecType others[] = {
+        SPICE_VIDEO_CODEC_TYPE_VP8, SPICE_VIDEO_CODEC_TYPE_H264, SPICE_VIDEO_CODEC_TYPE_VP9,
+        SPICE_VIDEO_CODEC_TYPE_H265};
     for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
         g_assert_null(sv_mjpeg_encoder_new(others[i], 1000000, NULL, NULL, NULL));
     }
     /* The spice signature with NULL callbacks works. */
-    VideoEncoder *enc = sv_mjpeg_encoder_new(SPICE_VIDEO_CODEC_TYPE_MJPEG, 1000000, NULL, NULL, NULL);
+    VideoEncoder *enc =
+        sv_mjpeg_encoder_new(SPICE_VIDEO_CODEC_TYPE_MJPEG, 1000000, NULL, NULL, NULL);
     g_assert_nonnull(enc);
     g_assert_false(sv_mjpeg_encoder_get_rate_state(NULL, &(SvMjpegRateState){0}));
     enc->destroy(enc);
@@ -575,12 +576,11 @@ static void test_server_drops(Fixture *fx, gconstpointer data)
         guint drops_before, drops_after;
         gboolean decrease;
     } cases[] = {
-        {25, 1, 1, FALSE}, /* 2 / (2 + 25) = 0.074 */
-        {25, 2, 1, TRUE},  /* 3 / 28 = 0.107 */
-        {25, 5, 1, TRUE},
-        {20, 1, 1, FALSE}, /* 2 / 22 = 0.091 */
-        {9, 0, 1, FALSE},  /* 1 / 10: exactly 0.1 is not more than 0.1 */
-        {9, 1, 1, TRUE},   /* 2 / 11 */
+        {25, 1, 1, FALSE},                    /* 2 / (2 + 25) = 0.074 */
+        {25, 2, 1, TRUE},                     /* 3 / 28 = 0.107 */
+        {25, 5, 1, TRUE},  {20, 1, 1, FALSE}, /* 2 / 22 = 0.091 */
+        {9, 0, 1, FALSE},                     /* 1 / 10: exactly 0.1 is not more than 0.1 */
+        {9, 1, 1, TRUE},                      /* 2 / 11 */
     };
 
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
