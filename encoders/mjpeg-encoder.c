@@ -798,7 +798,9 @@ static const uint8_t *chunk_cursor_read(ChunkCursor *cursor, uint64_t offset, si
     while (copied < len && index < chunks->num_chunks) {
         const SpiceChunk *piece = &chunks->chunk[index];
         size_t take = MIN((size_t)(piece->len - in_chunk), len - copied);
-        memcpy(dst + copied, piece->data + in_chunk, take);
+        if (take > 0) { /* an empty chunk may have a NULL pointer */
+            memcpy(dst + copied, piece->data + in_chunk, take);
+        }
         copied += take;
         in_chunk = 0;
         index++;

@@ -49,8 +49,7 @@ typedef struct SvEncoderConfig {
  */
 SV_API VideoEncoder *sv_mjpeg_encoder_new(SpiceVideoCodecType codec_type,
                                           uint64_t starting_bit_rate,
-                                          VideoEncoderRateControlCbs *cbs,
-                                          bitmap_ref_t bitmap_ref,
+                                          VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
                                           bitmap_unref_t bitmap_unref);
 
 /**
@@ -60,8 +59,7 @@ SV_API VideoEncoder *sv_mjpeg_encoder_new(SpiceVideoCodecType codec_type,
 SV_API VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type,
                                                uint64_t starting_bit_rate,
                                                VideoEncoderRateControlCbs *cbs,
-                                               bitmap_ref_t bitmap_ref,
-                                               bitmap_unref_t bitmap_unref,
+                                               bitmap_ref_t bitmap_ref, bitmap_unref_t bitmap_unref,
                                                const SvEncoderConfig *config);
 
 /**
@@ -69,13 +67,13 @@ SV_API VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type,
  * benchmark reports. Not part of spice's contract.
  */
 typedef struct SvMjpegRateState {
-    int quality_index;     /**< 0..6 on the ladder 20..80 */
-    int quality;           /**< JPEG quality of that index */
-    uint32_t fps;          /**< chosen frame rate, 1..25 */
-    double adjusted_fps;   /**< pacing rate after compensation */
-    uint64_t byte_rate;    /**< target, bytes/s */
-    gboolean evaluating;   /**< a quality evaluation is running */
-    gboolean warming_up;   /**< decreases are still ignored */
+    int quality_index;   /**< 0..6 on the ladder 20..80 */
+    int quality;         /**< JPEG quality of that index */
+    uint32_t fps;        /**< chosen frame rate, 1..25 */
+    double adjusted_fps; /**< pacing rate after compensation */
+    uint64_t byte_rate;  /**< target, bytes/s */
+    gboolean evaluating; /**< a quality evaluation is running */
+    gboolean warming_up; /**< decreases are still ignored */
 } SvMjpegRateState;
 
 /**

@@ -131,8 +131,8 @@ SV_API void sv_video_codecs_append(SvVideoCodecs *codecs, const SvEncoderDesc *d
  * @return -1 if nothing was installed (@error set, list unchanged), else the
  *         number of invalid entries (0 when all were valid).
  */
-SV_API int sv_video_codecs_parse(SvVideoCodecs *codecs, const char *string,
-                                 GPtrArray *diagnostics, GError **error);
+SV_API int sv_video_codecs_parse(SvVideoCodecs *codecs, const char *string, GPtrArray *diagnostics,
+                                 GError **error);
 
 /**
  * @return the list as `enc:codec` pairs joined by `;`, no trailing `;`
@@ -155,13 +155,13 @@ SV_API SvVideoCodecs *sv_video_codecs_sort_for_client(const SvVideoCodecs *serve
 
 /** Why an entry was or was not used for a client. */
 typedef enum {
-    SV_NEGOTIATION_CHOSEN,               /**< this entry's encoder was created */
-    SV_NEGOTIATION_SKIP_NOT_MJPEG,       /**< client lacks MULTI_CODEC: MJPEG only */
-    SV_NEGOTIATION_SKIP_NO_CAPABILITY,   /**< client lacks the codec's capability */
-    SV_NEGOTIATION_SKIP_NOT_BUILT,       /**< encoder not compiled in */
-    SV_NEGOTIATION_SKIP_UNAVAILABLE,     /**< probe failed (message says why) */
-    SV_NEGOTIATION_SKIP_FACTORY_FAILED,  /**< factory returned NULL */
-    SV_NEGOTIATION_NOT_TRIED,            /**< an earlier entry was chosen */
+    SV_NEGOTIATION_CHOSEN,              /**< this entry's encoder was created */
+    SV_NEGOTIATION_SKIP_NOT_MJPEG,      /**< client lacks MULTI_CODEC: MJPEG only */
+    SV_NEGOTIATION_SKIP_NO_CAPABILITY,  /**< client lacks the codec's capability */
+    SV_NEGOTIATION_SKIP_NOT_BUILT,      /**< encoder not compiled in */
+    SV_NEGOTIATION_SKIP_UNAVAILABLE,    /**< probe failed (message says why) */
+    SV_NEGOTIATION_SKIP_FACTORY_FAILED, /**< factory returned NULL */
+    SV_NEGOTIATION_NOT_TRIED,           /**< an earlier entry was chosen */
 } SvNegotiationVerdict;
 
 /** One entry considered. */

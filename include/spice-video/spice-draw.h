@@ -5,7 +5,7 @@
  * spice-draw.h: the drawing types the VideoEncoder contract uses, declared
  * with the memory layout of spice-common's `common/draw.h` and
  * `common/mem.h` (spice-common is not packaged on Debian, so the project
- * declares them itself). tests/unit/test-abi.c pins every size and offset.
+ * declares them itself). tests/headers/test-abi.c pins every size and offset.
  *
  * When a SPICE server that already includes spice-common's headers also
  * includes this file, define SV_HAVE_SPICE_COMMON_DRAW first so that only one

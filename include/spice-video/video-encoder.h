@@ -6,7 +6,7 @@
  *
  * Every type, member order and signature here is the one spice-server 0.15's
  * `server/video-encoder.h` has, so a spice-server build can put any factory
- * of this library in its codec table unchanged. tests/unit/test-abi.c pins
+ * of this library in its codec table unchanged. tests/headers/test-abi.c pins
  * the layout on x86-64.
  *
  * Threading, for every method below: one encoder instance is only ever used
@@ -107,8 +107,7 @@ struct VideoEncoder {
      */
     VideoEncodeResults (*encode_frame)(VideoEncoder *encoder, uint32_t frame_mm_time,
                                        const SpiceBitmap *bitmap, const SpiceRect *src,
-                                       int top_down, gpointer bitmap_opaque,
-                                       VideoBuffer **outbuf);
+                                       int top_down, gpointer bitmap_opaque, VideoBuffer **outbuf);
 
     /**
      * Hands the encoder one client STREAM_REPORT.
@@ -183,8 +182,7 @@ typedef void (*bitmap_unref_t)(gpointer data);
 typedef VideoEncoder *(*new_video_encoder_t)(SpiceVideoCodecType codec_type,
                                              uint64_t starting_bit_rate,
                                              VideoEncoderRateControlCbs *cbs,
-                                             bitmap_ref_t bitmap_ref,
-                                             bitmap_unref_t bitmap_unref);
+                                             bitmap_ref_t bitmap_ref, bitmap_unref_t bitmap_unref);
 
 #ifdef __cplusplus
 }
