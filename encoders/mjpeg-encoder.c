@@ -978,15 +978,15 @@ static VideoEncodeResults mjpeg_encode_frame(VideoEncoder *video_encoder, uint32
     g_return_val_if_fail(bitmap != NULL && src != NULL && outbuf != NULL,
                          VIDEO_ENCODER_FRAME_UNSUPPORTED);
 
+    /* spice allocates the buffer before pacing; a dropped frame needs none. */
+    if (!fixed && !rate_control_start_frame(encoder, frame_mm_time)) {
+        return VIDEO_ENCODER_FRAME_DROP;
+    }
     /* Size the first guess on the last frame rather than always 32 KiB. */
     size_t initial = MAX(INITIAL_BUFFER_BYTES, rc->last_enc_size + rc->last_enc_size / 4);
     MjpegBuffer *buffer = mjpeg_buffer_new(initial);
     if (buffer == NULL) {
         return VIDEO_ENCODER_FRAME_UNSUPPORTED;
-    }
-    if (!fixed && !rate_control_start_frame(encoder, frame_mm_time)) {
-        mjpeg_buffer_free(&buffer->base);
-        return VIDEO_ENCODER_FRAME_DROP;
     }
     if (!input_format_for(bitmap->format, &format)) {
         g_debug("mjpeg %p: bitmap format %u unsupported", (void *)encoder, bitmap->format);
