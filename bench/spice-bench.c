@@ -1,2 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+
+/*
+ * spice-bench: the command-line tool of spice-video. Like any other user of
+ * the library it sees only the public headers (no config.h: bench/meson.build
+ * passes the version).
+ */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include <spice-video/spice-video.h>
+
+#ifndef SPICE_BENCH_VERSION
+#error "SPICE_BENCH_VERSION is set by bench/meson.build"
+#endif
+
+/* Exit status for a bad command line, as for every usage error of the tool. */
+#define EXIT_USAGE 2
+
+static void print_usage(FILE *out)
+{
+    fputs("Usage: spice-bench COMMAND [OPTION...]\n"
+          "\n"
+          "Benchmarking tool for the spice-video codec layer.\n"
+          "\n"
+          "Commands:\n"
+          "  list-encoders [-v|--verbose]  list every encoder:codec pair this build knows:\n"
+          "                                codec, client capability it needs, rank, and\n"
+          "                                whether it can be used here (or why not);\n"
+          "                                -v adds descriptions and the default list\n"
+          "  help                          show this help\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help                    show this help\n"
+          "  --version                     show the version\n",
+          out);
+}
+
+static void print_list_encoders_usage(FILE *out)
+{
+    fputs("Usage: spice-bench list-encoders [-v|--verbose]\n"
+          "\n"
+          "One line per encoder:codec pair: codec, required client capability, rank\n"
+          "(higher comes first in the default list, 0 = only on request), and\n"
+          "'available' or 'unavailable: <why>'.\n"
+          "\n"
+          "  -v, --verbose   also print each description, whether it is in the\n"
+          "                  default list, and the default list itself\n",
+          out);
+}
+
+static const char *codec_type_name(SpiceVideoCodecType type)
+{
+    switch (type) {
+    case SPICE_VIDEO_CODEC_TYPE_MJPEG:
+        return "MJPEG";
+    case SPICE_VIDEO_CODEC_TYPE_VP8:
+        return "VP8";
+    case SPICE_VIDEO_CODEC_TYPE_H264:
+        return "H264";
+    case SPICE_VIDEO_CODEC_TYPE_VP9:
+        return "VP9";
+    case SPICE_VIDEO_CODEC_TYPE_H265:
+        return "H265";
+    default:
+        return "?";
+    }
+}
+
+/* Spelled as in <spice/protocol.h>. */
+static char *cap_name(uint32_t cap)
+{
+    switch (cap) {
+    case SPICE_DISPLAY_CAP_CODEC_MJPEG:
+        return g_strdup("SPICE_DISPLAY_CAP_CODEC_MJPEG");
+    case SPICE_DISPLAY_CAP_CODEC_VP8:
+        return g_strdup("SPICE_DISPLAY_CAP_CODEC_VP8");
+    case SPICE_DISPLAY_CAP_CODEC_H264:
+        return g_strdup("SPICE_DISPLAY_CAP_CODEC_H264");
+    case SPICE_DISPLAY_CAP_CODEC_VP9:
+        return g_strdup("SPICE_DISPLAY_CAP_CODEC_VP9");
+    case SPICE_DISPLAY_CAP_CODEC_H265:
+        return g_strdup("SPICE_DISPLAY_CAP_CODEC_H265");
+    default:
+        return g_strdup_printf("display capability %u", cap);
+    }
+}
+
+static gboolean list_contains(const SvVideoCodecs *codecs, const SvEncoderDesc *desc)
+{
+    for (guint i = 0; i < sv_video_codecs_get_length(codecs); i++) {
+        if (sv_video_codecs_get(codecs, i) == desc) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static int list_encoders(int argc, char **argv)
+{
+    gboolean verbose = FALSE;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            verbose = TRUE;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            print_list_encoders_usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr,
+                    "spice-bench: unknown option '%s' for list-encoders (expected: -v, "
+                    "--verbose)\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+
+    size_t n = 0;
+    const SvEncoderDesc *const *descs = sv_registry_list(&n);
+    g_autoptr(SvVideoCodecs) defaults = sv_video_codecs_new_default();
+    g_auto(GStrv) names = g_new0(char *, n + 1);
+    g_auto(GStrv) caps = g_new0(char *, n + 1);
+    int name_width = 0;
+    int cap_width = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        names[i] = g_strdup_printf("%s:%s", descs[i]->encoder_name, descs[i]->codec_name);
+        caps[i] = cap_name(descs[i]->cap);
+        name_width = MAX(name_width, (int)strlen(names[i]));
+        cap_width = MAX(cap_width, (int)strlen(caps[i]));
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        const SvEncoderDesc *desc = descs[i];
+        g_autoptr(GError) error = NULL;
+
+        printf("%-*s  %-5s  %-*s  rank %3d  ", name_width, names[i],
+               codec_type_name(desc->codec_type), cap_width, caps[i], desc->rank);
+        if (sv_encoder_desc_is_available(desc, &error)) {
+            printf("available\n");
+        } else {
+            printf("unavailable: %s\n", error->message);
+        }
+        if (verbose) {
+            printf("    %s\n", desc->description != NULL ? desc->description : "(no description)");
+            printf("    in the default list: %s\n", list_contains(defaults, desc) ? "yes" : "no");
+        }
+    }
+
+    if (verbose) {
+        g_autofree char *default_string = sv_video_codecs_to_string(defaults);
+        printf("\ndefault list (auto): %s\n", default_string);
+    }
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    const char *command = argv[1];
+    if (strcmp(command, "list-encoders") == 0) {
+        return list_encoders(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "help") == 0 || strcmp(command, "-h") == 0 ||
+        strcmp(command, "--help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0) {
+        printf("spice-bench %s\n", SPICE_BENCH_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "spice-bench: unknown command '%s' (expected: list-encoders)\n", command);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int status = run(argc, argv);
+
+    /* A full disk or a closed pipe must not pass for success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "spice-bench: error writing the output\n");
+        return status != 0 ? status : 1;
+    }
+    return status;
+}
