@@ -47,7 +47,7 @@ struct VideoBuffer {
     uint8_t *data;
     /** Number of bytes at data. */
     uint32_t size;
-    /** Releases the buffer and everything it holds. */
+    /** Releases the buffer and everything it holds. Thread: any, exactly once. */
     void (*free)(VideoBuffer *buffer);
 };
 
@@ -81,12 +81,14 @@ typedef struct VideoEncoder VideoEncoder;
 struct VideoEncoder {
     /**
      * Releases the encoder. Buffers it returned stay valid until freed.
+     * Thread: the encoder's thread (spice: the display worker).
      * @param encoder the encoder; invalid afterwards.
      */
     void (*destroy)(VideoEncoder *encoder);
 
     /**
-     * Compresses the @src area of @bitmap into one frame.
+     * Compresses the @src area of @bitmap into one frame. May block while
+     * the frame is compressed. Thread: the encoder's thread.
      *
      * @param encoder the encoder.
      * @param frame_mm_time the frame's multimedia time stamp, ms.
@@ -110,7 +112,8 @@ struct VideoEncoder {
                                        int top_down, gpointer bitmap_opaque, VideoBuffer **outbuf);
 
     /**
-     * Hands the encoder one client STREAM_REPORT.
+     * Hands the encoder one client STREAM_REPORT. Thread: the encoder's
+     * thread; may call update_client_playback_delay synchronously.
      *
      * @param num_frames frames that reached the client in the period.
      * @param num_drops frames of those the client dropped (late).
@@ -128,14 +131,15 @@ struct VideoEncoder {
     /**
      * Tells the encoder the server discarded one frame of this stream
      * before encoding it, because a newer one replaced it in the send queue.
+     * Thread: the encoder's thread.
      */
     void (*notify_server_frame_drop)(VideoEncoder *encoder);
 
-    /** @return the current bit rate, bit/s. */
+    /** @return the current bit rate, bit/s. Thread: the encoder's thread. */
     uint64_t (*get_bit_rate)(VideoEncoder *encoder);
 
     /**
-     * Fills @stats.
+     * Fills @stats. Thread: the encoder's thread.
      * @param stats out; Ownership: the caller's.
      */
     void (*get_stats)(VideoEncoder *encoder, VideoEncoderStats *stats);
