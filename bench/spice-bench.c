@@ -50,43 +50,6 @@ static void print_list_encoders_usage(FILE *out)
           out);
 }
 
-static const char *codec_type_name(SpiceVideoCodecType type)
-{
-    switch (type) {
-    case SPICE_VIDEO_CODEC_TYPE_MJPEG:
-        return "MJPEG";
-    case SPICE_VIDEO_CODEC_TYPE_VP8:
-        return "VP8";
-    case SPICE_VIDEO_CODEC_TYPE_H264:
-        return "H264";
-    case SPICE_VIDEO_CODEC_TYPE_VP9:
-        return "VP9";
-    case SPICE_VIDEO_CODEC_TYPE_H265:
-        return "H265";
-    default:
-        return "?";
-    }
-}
-
-/* Spelled as in <spice/protocol.h>. */
-static char *cap_name(uint32_t cap)
-{
-    switch (cap) {
-    case SPICE_DISPLAY_CAP_CODEC_MJPEG:
-        return g_strdup("SPICE_DISPLAY_CAP_CODEC_MJPEG");
-    case SPICE_DISPLAY_CAP_CODEC_VP8:
-        return g_strdup("SPICE_DISPLAY_CAP_CODEC_VP8");
-    case SPICE_DISPLAY_CAP_CODEC_H264:
-        return g_strdup("SPICE_DISPLAY_CAP_CODEC_H264");
-    case SPICE_DISPLAY_CAP_CODEC_VP9:
-        return g_strdup("SPICE_DISPLAY_CAP_CODEC_VP9");
-    case SPICE_DISPLAY_CAP_CODEC_H265:
-        return g_strdup("SPICE_DISPLAY_CAP_CODEC_H265");
-    default:
-        return g_strdup_printf("display capability %u", cap);
-    }
-}
-
 static gboolean list_contains(const SvVideoCodecs *codecs, const SvEncoderDesc *desc)
 {
     for (guint i = 0; i < sv_video_codecs_get_length(codecs); i++) {
@@ -126,7 +89,7 @@ static int list_encoders(int argc, char **argv)
 
     for (size_t i = 0; i < n; i++) {
         names[i] = g_strdup_printf("%s:%s", descs[i]->encoder_name, descs[i]->codec_name);
-        caps[i] = cap_name(descs[i]->cap);
+        caps[i] = sv_display_cap_to_string(descs[i]->cap);
         name_width = MAX(name_width, (int)strlen(names[i]));
         cap_width = MAX(cap_width, (int)strlen(caps[i]));
     }
@@ -136,7 +99,7 @@ static int list_encoders(int argc, char **argv)
         g_autoptr(GError) error = NULL;
 
         printf("%-*s  %-5s  %-*s  rank %3d  ", name_width, names[i],
-               codec_type_name(desc->codec_type), cap_width, caps[i], desc->rank);
+               sv_video_codec_type_to_string(desc->codec_type), cap_width, caps[i], desc->rank);
         if (sv_encoder_desc_is_available(desc, &error)) {
             printf("available\n");
         } else {

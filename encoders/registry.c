@@ -515,7 +515,7 @@ static gboolean caps_have(uint32_t client_caps, uint32_t cap)
 }
 
 /* Spelled as in <spice/protocol.h>, so users can search for it. */
-static char *cap_name(uint32_t cap)
+char *sv_display_cap_to_string(uint32_t cap)
 {
     switch (cap) {
     case SPICE_DISPLAY_CAP_MULTI_CODEC:
@@ -532,6 +532,24 @@ static char *cap_name(uint32_t cap)
         return g_strdup("SPICE_DISPLAY_CAP_CODEC_H265");
     default:
         return g_strdup_printf("display capability %u", cap);
+    }
+}
+
+const char *sv_video_codec_type_to_string(SpiceVideoCodecType type)
+{
+    switch (type) {
+    case SPICE_VIDEO_CODEC_TYPE_MJPEG:
+        return "MJPEG";
+    case SPICE_VIDEO_CODEC_TYPE_VP8:
+        return "VP8";
+    case SPICE_VIDEO_CODEC_TYPE_H264:
+        return "H264";
+    case SPICE_VIDEO_CODEC_TYPE_VP9:
+        return "VP9";
+    case SPICE_VIDEO_CODEC_TYPE_H265:
+        return "H265";
+    default:
+        return "?";
     }
 }
 
@@ -631,7 +649,7 @@ static gboolean entry_may_be_tried(const SvEncoderDesc *desc, uint32_t client_ca
             return FALSE;
         }
     } else if (!caps_have(client_caps, desc->cap)) {
-        g_autofree char *name = cap_name(desc->cap);
+        g_autofree char *name = sv_display_cap_to_string(desc->cap);
         *verdict = SV_NEGOTIATION_SKIP_NO_CAPABILITY;
         *message = g_strdup_printf("client lacks %s", name);
         return FALSE;

@@ -21,6 +21,16 @@ extern "C" {
 /** The bit of a display capability in a client capability mask. */
 #define SV_CAP(cap) (UINT32_C(1) << (cap))
 
+/**
+ * @return the name of display capability @cap as <spice/protocol.h> spells
+ *         it ("SPICE_DISPLAY_CAP_CODEC_VP9"), or "display capability N" for
+ *         one this library does not name. Ownership: caller, g_free().
+ */
+SV_API char *sv_display_cap_to_string(uint32_t cap);
+
+/** @return "MJPEG", "VP8", "H264", "VP9", "H265", or "?" (static strings). */
+SV_API const char *sv_video_codec_type_to_string(SpiceVideoCodecType type);
+
 /** Errors of the registry and the negotiation. */
 #define SV_ENCODER_ERROR (sv_encoder_error_quark())
 SV_API GQuark sv_encoder_error_quark(void);

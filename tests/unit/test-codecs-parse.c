@@ -383,6 +383,20 @@ static void test_spice_non_mjpeg(void)
     encoder->destroy(encoder);
 }
 
+static void test_names(void)
+{
+    g_autofree char *vp9 = sv_display_cap_to_string(SPICE_DISPLAY_CAP_CODEC_VP9);
+    g_autofree char *multi = sv_display_cap_to_string(SPICE_DISPLAY_CAP_MULTI_CODEC);
+    g_autofree char *other = sv_display_cap_to_string(99);
+
+    g_assert_cmpstr(vp9, ==, "SPICE_DISPLAY_CAP_CODEC_VP9");
+    g_assert_cmpstr(multi, ==, "SPICE_DISPLAY_CAP_MULTI_CODEC");
+    g_assert_cmpstr(other, ==, "display capability 99");
+    g_assert_cmpstr(sv_video_codec_type_to_string(SPICE_VIDEO_CODEC_TYPE_MJPEG), ==, "MJPEG");
+    g_assert_cmpstr(sv_video_codec_type_to_string(SPICE_VIDEO_CODEC_TYPE_H265), ==, "H265");
+    g_assert_cmpstr(sv_video_codec_type_to_string(SPICE_VIDEO_CODEC_TYPE_ENUM_END), ==, "?");
+}
+
 static void test_registry_builtin(void)
 {
     const SvEncoderDesc *builtin = sv_registry_builtin_mjpeg();
@@ -480,6 +494,7 @@ int main(int argc, char **argv)
     g_test_add_func("/codecs-parse/copy", test_copy);
     g_test_add_func("/registry/table", test_registry_table);
     g_test_add_func("/registry/spice-non-mjpeg", test_spice_non_mjpeg);
+    g_test_add_func("/registry/names", test_names);
     g_test_add_func("/registry/builtin-mjpeg", test_registry_builtin);
     g_test_add_func("/registry/not-built", test_registry_not_built);
     g_test_add_func("/registry/default-list", test_default_list);
