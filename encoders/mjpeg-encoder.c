@@ -241,8 +241,17 @@ static void reset_quality(MjpegEncoder *encoder, int quality_id, uint32_t fps, u
     rc->num_recent_enc_frames = 0;
 }
 
+/* Starts an evaluation; an UPGRADE may not go below where we are now, a
+ * DOWNGRADE not above, and a cancelled one lands back here. */
 static void start_evaluation(RateControl *rc, EvalType type, EvalReason reason)
 {
+    if (type == EVAL_UPGRADE) {
+        rc->eval.min_quality_id = rc->quality_id;
+        rc->eval.min_quality_fps = rc->fps;
+    } else if (type == EVAL_DOWNGRADE) {
+        rc->eval.max_quality_id = rc->quality_id;
+        rc->eval.max_quality_fps = rc->fps;
+    }
     rc->during_quality_eval = TRUE;
     rc->eval.type = type;
     rc->eval.reason = reason;
@@ -443,8 +452,6 @@ static void decrease_bit_rate(MjpegEncoder *encoder)
 
     clear_rate_measurement(rc);
     rc->was_upgraded = FALSE;
-    rc->eval.max_quality_id = rc->quality_id;
-    rc->eval.max_quality_fps = rc->fps;
     start_evaluation(rc, EVAL_DOWNGRADE, EVAL_REASON_RATE_CHANGE);
 }
 
@@ -471,8 +478,6 @@ static void increase_bit_rate(MjpegEncoder *encoder)
     }
     clear_rate_measurement(rc);
     rc->was_upgraded = TRUE;
-    rc->eval.min_quality_id = rc->quality_id;
-    rc->eval.min_quality_fps = rc->fps;
     start_evaluation(rc, EVAL_UPGRADE, EVAL_REASON_RATE_CHANGE);
 }
 
@@ -519,12 +524,8 @@ static void adjust_params_to_bit_rate(MjpegEncoder *encoder)
         uint64_t new_fps = avg_size != 0 ? rc->byte_rate / avg_size : MJPEG_MAX_FPS;
 
         if (new_fps > rc->fps && (rc->fps < source_fps || rc->quality_id < QUALITY_MAX_ID)) {
-            rc->eval.min_quality_id = rc->quality_id;
-            rc->eval.min_quality_fps = rc->fps;
             start_evaluation(rc, EVAL_UPGRADE, EVAL_REASON_SIZE_CHANGE);
         } else if (new_fps < rc->fps && new_fps < source_fps) {
-            rc->eval.max_quality_id = rc->quality_id;
-            rc->eval.max_quality_fps = rc->fps;
             start_evaluation(rc, EVAL_DOWNGRADE, EVAL_REASON_SIZE_CHANGE);
         }
     }
@@ -1117,9 +1118,7 @@ VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type, uint64_t
     encoder->rc.byte_rate = starting_bit_rate / 8;
     clear_rate_measurement(&encoder->rc);
     reset_quality(encoder, QUALITY_MEDIAN_ID, 5, 0);
-    encoder->rc.eval.type = EVAL_SET;
-    encoder->rc.eval.reason = EVAL_REASON_RATE_CHANGE;
-    encoder->rc.during_quality_eval = TRUE;
+    start_evaluation(&encoder->rc, EVAL_SET, EVAL_REASON_RATE_CHANGE);
     encoder->rc.warming_up = TRUE;
     encoder->rc.warmup_start_ns = encoder_now(encoder);
     (void)bitmap_ref;
