@@ -11,6 +11,8 @@
 
 #include <spice-video/spice-video.h>
 
+#include "bench-commands.h"
+
 #ifndef SPICE_BENCH_VERSION
 #error "SPICE_BENCH_VERSION is set by bench/meson.build"
 #endif
@@ -128,6 +130,9 @@ static int run(int argc, char **argv)
     const char *command = argv[1];
     if (strcmp(command, "list-encoders") == 0) {
         return list_encoders(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "trace") == 0) {
+        return sv_bench_trace_main(argc - 1, argv + 1);
     }
     if (strcmp(command, "help") == 0 || strcmp(command, "-h") == 0 ||
         strcmp(command, "--help") == 0) {

@@ -25,6 +25,49 @@ typedef struct SvClock {
     void *opaque;
 } SvClock;
 
+/** The kind of value an encoder option takes. */
+typedef enum {
+    SV_OPTION_INT,  /**< an integer in [min, max] */
+    SV_OPTION_BOOL, /**< 0 or 1; accepts true/false/yes/no/on/off/1/0 */
+    SV_OPTION_ENUM, /**< one of choices[]; the value is the index */
+} SvOptionType;
+
+/**
+ * One option an encoder accepts (preset, key-frame interval, threads,
+ * 4:4:4, tuning…). Each encoder descriptor lists its options in one table,
+ * shown by `spice-bench list-encoders -v`.
+ */
+typedef struct SvEncoderOption {
+    const char *name; /**< as written in option strings; NULL ends a table */
+    SvOptionType type;
+    int min, max;               /**< SV_OPTION_INT: the accepted range */
+    int default_value;          /**< value when the option is not given */
+    const char *const *choices; /**< SV_OPTION_ENUM: NULL-terminated names */
+    const char *help;           /**< one line */
+} SvEncoderOption;
+
+/** At most this many options per encoder. */
+#define SV_MAX_ENCODER_OPTIONS 16
+
+/**
+ * Parses an option string `name=value,name=value` against @table
+ * (NULL-terminated by name), filling @values (SV_MAX_ENCODER_OPTIONS
+ * entries, index = position in @table) with defaults first.
+ *
+ * @param string may be NULL or empty (all defaults).
+ * @return FALSE with @error naming the option and what was expected
+ *         ("unknown option 'foo' (expected: preset, keyint)", "keyint: 100000
+ *         is out of range 0..10000") for bad input.
+ */
+SV_API gboolean sv_encoder_options_parse(const SvEncoderOption *table, const char *string,
+                                         int *values, GError **error);
+
+/**
+ * @return "name=value,…" with every option of @table, for logs and reports.
+ * Ownership: caller, g_free().
+ */
+SV_API char *sv_encoder_options_to_string(const SvEncoderOption *table, const int *values);
+
 /** Creation settings beyond spice's factory signature. */
 typedef struct SvEncoderConfig {
     /** Time source; a zeroed SvClock means the system monotonic clock. */
@@ -37,6 +80,13 @@ typedef struct SvEncoderConfig {
      *  this library fixes them (see docs/mjpeg-encoder.md, "Differences
      *  from spice-server"). FALSE (the default): the fixed behaviour. */
     gboolean spice_quirks;
+    /** Encoder options, `name=value,…` (see SvEncoderOption), or NULL. A
+     *  factory given an option string it cannot parse returns NULL; check it
+     *  first with sv_encoder_options_parse() to get the reason. */
+    const char *options;
+    /** Longest time encode_frame() may wait for an encoder's output, ns;
+     *  0 means 1 s. spice-server waits forever (reference 4.3). */
+    int64_t encode_timeout_ns;
 } SvEncoderConfig;
 
 /**
@@ -81,6 +131,48 @@ typedef struct SvMjpegRateState {
  * @return FALSE (and leaves @state alone) if @encoder is not one.
  */
 SV_API gboolean sv_mjpeg_encoder_get_rate_state(VideoEncoder *encoder, SvMjpegRateState *state);
+
+/*
+ * The streaming encoders. Each has the new_video_encoder_t signature (plus a
+ * _full variant taking an SvEncoderConfig) and spice-server's GStreamer rate
+ * control; each exists in every build and returns NULL where its library
+ * was not built in or cannot serve @codec_type (see `spice-bench
+ * list-encoders`). Input is converted to I420 (I444 with the yuv444 option)
+ * with libyuv. Thread: as sv_mjpeg_encoder_new.
+ */
+
+/** GStreamer pipelines: MJPEG (avenc_mjpeg), VP8 (vp8enc), H.264 (x264enc),
+ *  VP9 (vp9enc), H.265 (x265enc). */
+SV_API VideoEncoder *sv_gstreamer_encoder_new(SpiceVideoCodecType codec_type,
+                                              uint64_t starting_bit_rate,
+                                              VideoEncoderRateControlCbs *cbs,
+                                              bitmap_ref_t bitmap_ref, bitmap_unref_t bitmap_unref);
+SV_API VideoEncoder *sv_gstreamer_encoder_new_full(SpiceVideoCodecType codec_type,
+                                                   uint64_t starting_bit_rate,
+                                                   VideoEncoderRateControlCbs *cbs,
+                                                   bitmap_ref_t bitmap_ref,
+                                                   bitmap_unref_t bitmap_unref,
+                                                   const SvEncoderConfig *config);
+
+/** libx264 directly: H.264 only. */
+SV_API VideoEncoder *sv_x264_encoder_new(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
+                                         VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                                         bitmap_unref_t bitmap_unref);
+SV_API VideoEncoder *sv_x264_encoder_new_full(SpiceVideoCodecType codec_type,
+                                              uint64_t starting_bit_rate,
+                                              VideoEncoderRateControlCbs *cbs,
+                                              bitmap_ref_t bitmap_ref, bitmap_unref_t bitmap_unref,
+                                              const SvEncoderConfig *config);
+
+/** libvpx directly: VP8 and VP9. */
+SV_API VideoEncoder *sv_vpx_encoder_new(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
+                                        VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                                        bitmap_unref_t bitmap_unref);
+SV_API VideoEncoder *sv_vpx_encoder_new_full(SpiceVideoCodecType codec_type,
+                                             uint64_t starting_bit_rate,
+                                             VideoEncoderRateControlCbs *cbs,
+                                             bitmap_ref_t bitmap_ref, bitmap_unref_t bitmap_unref,
+                                             const SvEncoderConfig *config);
 
 #ifdef __cplusplus
 }

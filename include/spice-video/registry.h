@@ -68,6 +68,8 @@ struct SvEncoderDesc {
     /** Optional run-time check ("is x264enc installed?"): FALSE with
      *  @error set to say why not. NULL means always available once built. */
     gboolean (*probe)(const SvEncoderDesc *desc, GError **error);
+    /** The options this encoder accepts (NULL-terminated), or NULL. */
+    const SvEncoderOption *options;
     /** > 0: part of the default ("auto") list, higher ranks first. */
     int rank;
     /** One line for `spice-bench list-encoders`. */
