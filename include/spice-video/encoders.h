@@ -84,6 +84,10 @@ typedef struct SvEncoderConfig {
      *  factory given an option string it cannot parse returns NULL; check it
      *  first with sv_encoder_options_parse() to get the reason. */
     const char *options;
+    /** TRUE: streaming encoders encode every frame at starting_bit_rate,
+     *  never drop and ignore reports and server drops (benchmarks). The
+     *  MJPEG encoder uses fixed_quality for the same purpose. */
+    gboolean no_rate_control;
     /** Longest time encode_frame() may wait for an encoder's output, ns;
      *  0 means 1 s. spice-server waits forever (reference 4.3). */
     int64_t encode_timeout_ns;
