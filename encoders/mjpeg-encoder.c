@@ -18,6 +18,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "bitmap.h"
 #include "clock.h"
 
 /* The quality ladder and where evaluation starts. */
@@ -765,50 +766,6 @@ static void expand_16bit_line(const uint8_t *src, uint8_t *dst, uint32_t width)
     }
 }
 
-/* Walks the chunk list forward, in memory order. */
-typedef struct {
-    const SpiceChunks *chunks;
-    uint32_t index;       /* current chunk */
-    uint64_t chunk_start; /* offset of chunk[index] in the bitmap */
-} ChunkCursor;
-
-/* Copies @len bytes at bitmap offset @offset into @dst, or, when they lie in
- * one chunk, returns a pointer to them. NULL if the data ends early. Offsets
- * must not decrease from one call to the next. */
-static const uint8_t *chunk_cursor_read(ChunkCursor *cursor, uint64_t offset, size_t len,
-                                        uint8_t *dst)
-{
-    const SpiceChunks *chunks = cursor->chunks;
-
-    while (cursor->index < chunks->num_chunks &&
-           offset >= cursor->chunk_start + chunks->chunk[cursor->index].len) {
-        cursor->chunk_start += chunks->chunk[cursor->index].len;
-        cursor->index++;
-    }
-    if (cursor->index >= chunks->num_chunks) {
-        return NULL;
-    }
-    const SpiceChunk *chunk = &chunks->chunk[cursor->index];
-    uint64_t in_chunk = offset - cursor->chunk_start;
-    if (in_chunk + len <= chunk->len) {
-        return chunk->data + in_chunk;
-    }
-    /* The line straddles chunks: gather it. */
-    size_t copied = 0;
-    uint32_t index = cursor->index;
-    while (copied < len && index < chunks->num_chunks) {
-        const SpiceChunk *piece = &chunks->chunk[index];
-        size_t take = MIN((size_t)(piece->len - in_chunk), len - copied);
-        if (take > 0) { /* an empty chunk may have a NULL pointer */
-            memcpy(dst + copied, piece->data + in_chunk, take);
-        }
-        copied += take;
-        in_chunk = 0;
-        index++;
-    }
-    return copied == len ? dst : NULL;
-}
-
 /* The source rectangle lies inside the bitmap and libjpeg accepts its size. */
 static gboolean validate_src(const SpiceBitmap *bitmap, const SpiceRect *src)
 {
@@ -920,12 +877,13 @@ static gboolean compress_lines(MjpegEncoder *encoder, const SpiceBitmap *bitmap,
     size_t line_bytes = (size_t)width * format->bytes_per_pixel;
     size_t row_bytes = (size_t)width * 3; /* converted 16-bit rows */
     size_t slot_bytes = MAX(line_bytes, row_bytes);
-    ChunkCursor cursor = {bitmap->data, 0, 0};
+    SvChunkCursor cursor;
     JSAMPROW rows[ROWS_PER_BATCH];
 
     if (!ensure_line_buffer(encoder, slot_bytes)) {
         return FALSE;
     }
+    sv_chunk_cursor_init(&cursor, bitmap->data);
     encoder->dest.buffer = buffer;
     encoder->dest.out_of_memory = FALSE;
 
@@ -949,7 +907,7 @@ static gboolean compress_lines(MjpegEncoder *encoder, const SpiceBitmap *bitmap,
         for (uint32_t i = 0; i < batch; i++, line++) {
             uint8_t *slot = encoder->line_buffer + 2 * i * slot_bytes;
             uint64_t offset = line * bitmap->stride + (uint64_t)src->left * format->bytes_per_pixel;
-            const uint8_t *data = chunk_cursor_read(&cursor, offset, line_bytes, slot);
+            const uint8_t *data = sv_chunk_cursor_read(&cursor, offset, line_bytes, slot);
             if (data == NULL) {
                 jpeg_abort_compress(cinfo);
                 return FALSE;

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+
+/* Reading chunked SpiceBitmap data (bitmap.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "bitmap.h"
+
+void sv_chunk_cursor_init(SvChunkCursor *cursor, const SpiceChunks *chunks)
+{
+    *cursor = (SvChunkCursor){chunks, 0, 0};
+}
+
+/* Moves to the chunk holding @offset. FALSE if the data ends before it. */
+static gboolean seek(SvChunkCursor *cursor, uint64_t offset)
+{
+    const SpiceChunks *chunks = cursor->chunks;
+
+    while (cursor->index < chunks->num_chunks &&
+           offset >= cursor->chunk_start + chunks->chunk[cursor->index].len) {
+        cursor->chunk_start += chunks->chunk[cursor->index].len;
+        cursor->index++;
+    }
+    return cursor->index < chunks->num_chunks;
+}
+
+const uint8_t *sv_chunk_cursor_span(SvChunkCursor *cursor, uint64_t offset, size_t len)
+{
+    if (!seek(cursor, offset)) {
+        return NULL;
+    }
+    const SpiceChunk *chunk = &cursor->chunks->chunk[cursor->index];
+    uint64_t in_chunk = offset - cursor->chunk_start;
+    return in_chunk + len <= chunk->len ? chunk->data + in_chunk : NULL;
+}
+
+const uint8_t *sv_chunk_cursor_read(SvChunkCursor *cursor, uint64_t offset, size_t len,
+                                    uint8_t *dst)
+{
+    const uint8_t *in_place = sv_chunk_cursor_span(cursor, offset, len);
+
+    if (in_place != NULL || cursor->index >= cursor->chunks->num_chunks) {
+        return in_place;
+    }
+    /* The range straddles chunks: gather it, leaving the cursor where it is. */
+    const SpiceChunks *chunks = cursor->chunks;
+    uint64_t in_chunk = offset - cursor->chunk_start;
+    size_t copied = 0;
+    for (uint32_t index = cursor->index; copied < len && index < chunks->num_chunks; index++) {
+        const SpiceChunk *piece = &chunks->chunk[index];
+        size_t take = (size_t)MIN(piece->len - in_chunk, len - copied);
+        if (take > 0) { /* an empty chunk may have a NULL pointer */
+            memcpy(dst + copied, piece->data + in_chunk, take);
+        }
+        copied += take;
+        in_chunk = 0;
+    }
+    return copied == len ? dst : NULL;
+}
