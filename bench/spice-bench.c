@@ -31,6 +31,11 @@ static void print_usage(FILE *out)
           "                                codec, client capability it needs, rank, and\n"
           "                                whether it can be used here (or why not);\n"
           "                                -v adds descriptions and the default list\n"
+          "  trace info FILE [--json]      summary of a recorded QXL trace (SPICE_REPLAY 1)\n"
+          "  trace cut FILE -o OUT (--from S --to S | --events A:B)\n"
+          "                                write part of a trace\n"
+          "  trace cat FILE -o OUT         copy a trace, (de)compressing it by OUT's name\n"
+          "                                (spice-bench trace --help for details)\n"
           "  help                          show this help\n"
           "\n"
           "Options:\n"
@@ -110,6 +115,29 @@ static int list_encoders(int argc, char **argv)
         if (verbose) {
             printf("    %s\n", desc->description != NULL ? desc->description : "(no description)");
             printf("    in the default list: %s\n", list_contains(defaults, desc) ? "yes" : "no");
+            if (desc->options == NULL || desc->options[0].name == NULL) {
+                printf("    options: none\n");
+            }
+            for (const SvEncoderOption *opt = desc->options; opt != NULL && opt->name != NULL;
+                 opt++) {
+                if (opt == desc->options) {
+                    printf("    options:\n");
+                }
+                g_autofree char *kind = NULL;
+                if (opt->type == SV_OPTION_BOOL) {
+                    kind =
+                        g_strdup_printf("bool, default %s", opt->default_value ? "true" : "false");
+                } else if (opt->type == SV_OPTION_ENUM) {
+                    g_autofree char *choices = g_strjoinv("|", (char **)opt->choices);
+                    kind = g_strdup_printf("one of %s, default %s", choices,
+                                           opt->choices[opt->default_value]);
+                } else {
+                    kind = g_strdup_printf("int %d..%d, default %d", opt->min, opt->max,
+                                           opt->default_value);
+                }
+                printf("      %s (%s)\n        %s\n", opt->name, kind,
+                       opt->help != NULL ? opt->help : "");
+            }
         }
     }
 

@@ -14,6 +14,9 @@
 
 #include <spice-video/registry.h>
 
+#include "gstreamer-encoder.h"
+#include "native-encoders.h"
+
 GQuark sv_encoder_error_quark(void)
 {
     return g_quark_from_static_string("sv-encoder-error-quark");
@@ -71,15 +74,22 @@ SPICE_NON_MJPEG(vp9, SPICE_VIDEO_CODEC_TYPE_VP9, SPICE_DISPLAY_CAP_CODEC_VP9);
 SPICE_NON_MJPEG(h265, SPICE_VIDEO_CODEC_TYPE_H265, SPICE_DISPLAY_CAP_CODEC_H265);
 #undef SPICE_NON_MJPEG
 
-/* The GStreamer encoders are not written yet: their entries stay unbuilt even
- * when config.h has SV_HAVE_GSTREAMER (today GStreamer only serves the tests). */
+/* The GStreamer encoders (gstreamer-encoder.c): built when config.h has
+ * SV_HAVE_GST_ENCODERS (GStreamer and libyuv); each probe then checks at run
+ * time that the codec's element is installed ("x264enc not installed"). */
 static const SvEncoderDesc gstreamer_mjpeg = {
     .encoder_name = "gstreamer",
     .codec_name = "mjpeg",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_MJPEG,
     .cap = SPICE_DISPLAY_CAP_CODEC_MJPEG,
+#if SV_HAVE_GST_ENCODERS
+    .create = sv_gstreamer_encoder_new,
+    .create_full = sv_gstreamer_encoder_new_full,
+    .probe = sv_gstreamer_probe,
+    .options = sv_gstreamer_mjpeg_options,
+#endif
     .rank = 90,
-    .description = "GStreamer MJPEG pipeline (jpegenc)",
+    .description = "GStreamer MJPEG pipeline (avenc_mjpeg)",
 };
 
 static const SvEncoderDesc gstreamer_h264 = {
@@ -87,8 +97,14 @@ static const SvEncoderDesc gstreamer_h264 = {
     .codec_name = "h264",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_H264,
     .cap = SPICE_DISPLAY_CAP_CODEC_H264,
+#if SV_HAVE_GST_ENCODERS
+    .create = sv_gstreamer_encoder_new,
+    .create_full = sv_gstreamer_encoder_new_full,
+    .probe = sv_gstreamer_probe,
+    .options = sv_gstreamer_h264_options,
+#endif
     .rank = 80,
-    .description = "GStreamer H.264 pipeline (x264enc, openh264enc or a hardware encoder)",
+    .description = "GStreamer H.264 pipeline (x264enc)",
 };
 
 static const SvEncoderDesc gstreamer_vp8 = {
@@ -96,6 +112,12 @@ static const SvEncoderDesc gstreamer_vp8 = {
     .codec_name = "vp8",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_VP8,
     .cap = SPICE_DISPLAY_CAP_CODEC_VP8,
+#if SV_HAVE_GST_ENCODERS
+    .create = sv_gstreamer_encoder_new,
+    .create_full = sv_gstreamer_encoder_new_full,
+    .probe = sv_gstreamer_probe,
+    .options = sv_gstreamer_vp8_options,
+#endif
     .rank = 70,
     .description = "GStreamer VP8 pipeline (vp8enc)",
 };
@@ -105,6 +127,12 @@ static const SvEncoderDesc gstreamer_vp9 = {
     .codec_name = "vp9",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_VP9,
     .cap = SPICE_DISPLAY_CAP_CODEC_VP9,
+#if SV_HAVE_GST_ENCODERS
+    .create = sv_gstreamer_encoder_new,
+    .create_full = sv_gstreamer_encoder_new_full,
+    .probe = sv_gstreamer_probe,
+    .options = sv_gstreamer_vp9_options,
+#endif
     .rank = 60,
     .description = "GStreamer VP9 pipeline (vp9enc)",
 };
@@ -115,8 +143,14 @@ static const SvEncoderDesc gstreamer_h265 = {
     .codec_name = "h265",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_H265,
     .cap = SPICE_DISPLAY_CAP_CODEC_H265,
+#if SV_HAVE_GST_ENCODERS
+    .create = sv_gstreamer_encoder_new,
+    .create_full = sv_gstreamer_encoder_new_full,
+    .probe = sv_gstreamer_probe,
+    .options = sv_gstreamer_h265_options,
+#endif
     .rank = 0,
-    .description = "GStreamer H.265 pipeline (x265enc)",
+    .description = "GStreamer H.265 pipeline (x265enc, zero-latency settings)",
 };
 
 static const SvEncoderDesc x264_h264 = {
@@ -124,6 +158,11 @@ static const SvEncoderDesc x264_h264 = {
     .codec_name = "h264",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_H264,
     .cap = SPICE_DISPLAY_CAP_CODEC_H264,
+#if SV_HAVE_X264
+    .create = sv_x264_encoder_new,
+    .create_full = sv_x264_encoder_new_full,
+    .options = sv_x264_options,
+#endif
     .rank = 0,
     .description = "native H.264 encoder (libx264)",
 };
@@ -133,6 +172,11 @@ static const SvEncoderDesc vpx_vp8 = {
     .codec_name = "vp8",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_VP8,
     .cap = SPICE_DISPLAY_CAP_CODEC_VP8,
+#if SV_HAVE_VPX
+    .create = sv_vpx_encoder_new,
+    .create_full = sv_vpx_encoder_new_full,
+    .options = sv_vpx_vp8_options,
+#endif
     .rank = 0,
     .description = "native VP8 encoder (libvpx)",
 };
@@ -142,6 +186,11 @@ static const SvEncoderDesc vpx_vp9 = {
     .codec_name = "vp9",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_VP9,
     .cap = SPICE_DISPLAY_CAP_CODEC_VP9,
+#if SV_HAVE_VPX
+    .create = sv_vpx_encoder_new,
+    .create_full = sv_vpx_encoder_new_full,
+    .options = sv_vpx_vp9_options,
+#endif
     .rank = 0,
     .description = "native VP9 encoder (libvpx)",
 };
