@@ -8,6 +8,8 @@
 #include <spice-video/encoders.h>
 #include <spice-video/registry.h>
 #include <spice-video/spice-draw.h>
+#include <spice-video/streamdetect.h>
+#include <spice-video/trace.h>
 #include <spice-video/video-encoder.h>
 
 #endif /* SPICE_VIDEO_SPICE_VIDEO_H */
