@@ -61,3 +61,38 @@ const uint8_t *sv_chunk_cursor_read(SvChunkCursor *cursor, uint64_t offset, size
     }
     return copied == len ? dst : NULL;
 }
+
+gboolean sv_bitmap_src_is_valid(const SpiceBitmap *bitmap, const SpiceRect *src, int32_t max_side)
+{
+    if (src->left < 0 || src->top < 0 || src->left >= src->right || src->top >= src->bottom ||
+        (uint32_t)src->right > bitmap->x || (uint32_t)src->bottom > bitmap->y) {
+        return FALSE;
+    }
+    return src->right - src->left <= max_side && src->bottom - src->top <= max_side;
+}
+
+uint64_t sv_bitmap_first_line(const SpiceBitmap *bitmap, const SpiceRect *src, int top_down)
+{
+    return top_down ? (uint64_t)src->top : (uint64_t)bitmap->y - (uint64_t)src->bottom;
+}
+
+gboolean sv_bitmap_has_src_data(const SpiceBitmap *bitmap, const SpiceRect *src,
+                                uint32_t bytes_per_pixel, uint64_t first_line)
+{
+    const SpiceChunks *chunks = bitmap->data;
+    uint64_t total = 0;
+
+    if (chunks == NULL || (uint64_t)bitmap->stride < (uint64_t)bitmap->x * bytes_per_pixel) {
+        return FALSE;
+    }
+    for (uint32_t i = 0; i < chunks->num_chunks; i++) {
+        if (chunks->chunk[i].data == NULL && chunks->chunk[i].len != 0) {
+            return FALSE;
+        }
+        total += chunks->chunk[i].len;
+    }
+    uint64_t lines = (uint64_t)(src->bottom - src->top);
+    uint64_t end =
+        (first_line + lines - 1) * bitmap->stride + (uint64_t)src->right * bytes_per_pixel;
+    return end <= total;
+}

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <glib.h>
+
 #include <spice-video/spice-draw.h>
 
 /* Walks a chunk list forward, in memory order. */
@@ -39,5 +41,22 @@ const uint8_t *sv_chunk_cursor_read(SvChunkCursor *cursor, uint64_t offset, size
  * sv_chunk_cursor_read().
  */
 const uint8_t *sv_chunk_cursor_span(SvChunkCursor *cursor, uint64_t offset, size_t len);
+
+/* @src is non-empty, lies inside @bitmap and no side exceeds @max_side. */
+gboolean sv_bitmap_src_is_valid(const SpiceBitmap *bitmap, const SpiceRect *src, int32_t max_side);
+
+/*
+ * The first memory line of @src: src.top for a top-down bitmap, else
+ * bitmap.y - src.bottom (lines are never reordered). @src must be valid.
+ */
+uint64_t sv_bitmap_first_line(const SpiceBitmap *bitmap, const SpiceRect *src, int top_down);
+
+/*
+ * The chunks of @bitmap hold every byte of the lines of @src (starting at
+ * memory line @first_line, @bytes_per_pixel each), no chunk has a NULL
+ * pointer with a length, and the stride holds a whole line.
+ */
+gboolean sv_bitmap_has_src_data(const SpiceBitmap *bitmap, const SpiceRect *src,
+                                uint32_t bytes_per_pixel, uint64_t first_line);
 
 #endif /* SV_COMMON_BITMAP_H */

@@ -571,40 +571,6 @@ static gboolean pixel_format_for(uint8_t spice_format, PixelFormat *format)
     }
 }
 
-/* @src lies inside the bitmap and has a size we accept. */
-static gboolean validate_src(const SpiceBitmap *bitmap, const SpiceRect *src)
-{
-    if (src->left < 0 || src->top < 0 || src->left >= src->right || src->top >= src->bottom ||
-        (uint32_t)src->right > bitmap->x || (uint32_t)src->bottom > bitmap->y) {
-        return FALSE;
-    }
-    return src->right - src->left <= MAX_SIDE_PIXELS && src->bottom - src->top <= MAX_SIDE_PIXELS;
-}
-
-/* The chunks hold every byte of the lines of @src, and a line is no longer
- * than the stride. */
-static gboolean validate_data(const SpiceBitmap *bitmap, const SpiceRect *src,
-                              const PixelFormat *format, uint64_t first_line)
-{
-    const SpiceChunks *chunks = bitmap->data;
-    uint64_t total = 0;
-
-    if (chunks == NULL ||
-        (uint64_t)bitmap->stride < (uint64_t)bitmap->x * format->bytes_per_pixel) {
-        return FALSE;
-    }
-    for (uint32_t i = 0; i < chunks->num_chunks; i++) {
-        if (chunks->chunk[i].data == NULL && chunks->chunk[i].len != 0) {
-            return FALSE;
-        }
-        total += chunks->chunk[i].len;
-    }
-    uint64_t lines = (uint64_t)(src->bottom - src->top);
-    uint64_t end =
-        (first_line + lines - 1) * bitmap->stride + (uint64_t)src->right * format->bytes_per_pixel;
-    return end <= total;
-}
-
 #if SV_HAVE_LIBYUV
 static gboolean ensure_buffer(uint8_t **buffer, size_t *allocated, size_t needed)
 {
@@ -801,7 +767,7 @@ static VideoEncodeResults frame_encoder_encode_frame(VideoEncoder *video_encoder
                          VIDEO_ENCODER_FRAME_UNSUPPORTED);
     *outbuf = NULL;
 
-    if (!validate_src(bitmap, src)) {
+    if (!sv_bitmap_src_is_valid(bitmap, src, MAX_SIDE_PIXELS)) {
         g_debug("frame encoder %p: src (%d,%d)-(%d,%d) of a %ux%u bitmap refused", (void *)encoder,
                 src->left, src->top, src->right, src->bottom, bitmap->x, bitmap->y);
         return VIDEO_ENCODER_FRAME_UNSUPPORTED;
@@ -833,8 +799,8 @@ static VideoEncodeResults frame_encoder_encode_frame(VideoEncoder *video_encoder
     }
 
     /* Lines are taken in memory order; only the first one depends on it. */
-    uint64_t first_line = top_down ? (uint64_t)src->top : (uint64_t)bitmap->y - src->bottom;
-    if (!validate_data(bitmap, src, &encoder->format, first_line)) {
+    uint64_t first_line = sv_bitmap_first_line(bitmap, src, top_down);
+    if (!sv_bitmap_has_src_data(bitmap, src, encoder->format.bytes_per_pixel, first_line)) {
         g_debug("frame encoder %p: bitmap data too short or stride %u too small", (void *)encoder,
                 bitmap->stride);
         return VIDEO_ENCODER_FRAME_UNSUPPORTED;

@@ -766,39 +766,6 @@ static void expand_16bit_line(const uint8_t *src, uint8_t *dst, uint32_t width)
     }
 }
 
-/* The source rectangle lies inside the bitmap and libjpeg accepts its size. */
-static gboolean validate_src(const SpiceBitmap *bitmap, const SpiceRect *src)
-{
-    if (src->left < 0 || src->top < 0 || src->left >= src->right || src->top >= src->bottom ||
-        (uint32_t)src->right > bitmap->x || (uint32_t)src->bottom > bitmap->y) {
-        return FALSE;
-    }
-    return src->right - src->left <= JPEG_MAX_SIDE && src->bottom - src->top <= JPEG_MAX_SIDE;
-}
-
-/* The chunks hold every byte the lines of @src need. */
-static gboolean validate_data(const SpiceBitmap *bitmap, const SpiceRect *src,
-                              const InputFormat *format, uint64_t first_line)
-{
-    const SpiceChunks *chunks = bitmap->data;
-    uint64_t total = 0;
-
-    if (chunks == NULL ||
-        (uint64_t)bitmap->stride < (uint64_t)bitmap->x * format->bytes_per_pixel) {
-        return FALSE;
-    }
-    for (uint32_t i = 0; i < chunks->num_chunks; i++) {
-        if (chunks->chunk[i].data == NULL && chunks->chunk[i].len != 0) {
-            return FALSE;
-        }
-        total += chunks->chunk[i].len;
-    }
-    uint64_t height = (uint64_t)(src->bottom - src->top);
-    uint64_t end =
-        (first_line + height - 1) * bitmap->stride + (uint64_t)src->right * format->bytes_per_pixel;
-    return end <= total;
-}
-
 static gboolean ensure_line_buffer(MjpegEncoder *encoder, size_t slot_bytes)
 {
     if (encoder->line_slot_bytes >= slot_bytes) {
@@ -957,11 +924,11 @@ static VideoEncodeResults mjpeg_encode_frame(VideoEncoder *video_encoder, uint32
     encoder->sum_quality += quality;
 
     /* Lines are emitted in memory order; only the first one depends on it. */
-    gboolean ok = validate_src(bitmap, src);
+    gboolean ok = sv_bitmap_src_is_valid(bitmap, src, JPEG_MAX_SIDE);
     uint64_t first_line = 0;
     if (ok) {
-        first_line = top_down ? (uint64_t)src->top : (uint64_t)bitmap->y - (uint64_t)src->bottom;
-        ok = validate_data(bitmap, src, &format, first_line) &&
+        first_line = sv_bitmap_first_line(bitmap, src, top_down);
+        ok = sv_bitmap_has_src_data(bitmap, src, format.bytes_per_pixel, first_line) &&
              compress_lines(encoder, bitmap, src, &format, first_line, quality, buffer);
     }
     if (!ok) {
