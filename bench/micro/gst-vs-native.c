@@ -49,7 +49,11 @@ typedef struct {
 
 static const char *const h264_wanted[] = {"preset=ultrafast", "threads=1", "intra-refresh=false",
                                           NULL};
-static const char *const vp8_wanted[] = {"cpu-used=16", "threads=1", NULL};
+/* keyint=128: the GStreamer side's keyint=0 means vp8enc's default
+ * keyframe-max-dist (128, what spice-server runs with, reference 4.2), the
+ * native side's means no periodic key frame; say it on both so that both
+ * code the same key frames. */
+static const char *const vp8_wanted[] = {"cpu-used=16", "threads=1", "keyint=128", NULL};
 
 static const SvEncoderOption *x264_options(void)
 {
