@@ -22,6 +22,7 @@
 #include "bitmap.h"
 #include "clock.h"
 #include "frame-encoder.h"
+#include "rate-callbacks.h"
 
 /* Bit-rate state machine (reference 4.7). */
 #define MIN_BIT_RATE_BPS (128 * 1024)          /* also the smallest step */
@@ -148,21 +149,12 @@ static int64_t encoder_now(const FrameEncoder *encoder)
 /* spice divides by the source rate; 0 is taken as 1 frame/s. */
 static uint32_t get_source_fps(const FrameEncoder *encoder)
 {
-    uint32_t fps = DEFAULT_SOURCE_FPS;
-
-    if (encoder->cbs.get_source_fps != NULL) {
-        fps = encoder->cbs.get_source_fps(encoder->cbs.opaque);
-    }
-    return MAX(fps, 1);
+    return MAX(sv_cbs_source_fps(&encoder->cbs, DEFAULT_SOURCE_FPS), 1);
 }
 
-/* One-way latency: the round trip is taken as symmetric. */
 static uint32_t get_network_latency_ms(const FrameEncoder *encoder)
 {
-    if (encoder->cbs.get_roundtrip_ms != NULL) {
-        return encoder->cbs.get_roundtrip_ms(encoder->cbs.opaque) / 2;
-    }
-    return 0;
+    return sv_cbs_one_way_latency_ms(&encoder->cbs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -412,9 +404,9 @@ static void update_next_frame_mm_time(FrameEncoder *encoder)
     }
     encoder->next_frame_mm_time =
         newest_mm_time(encoder) + (uint32_t)(MAX(delay_ns, min_delay_ns) / SV_NSEC_PER_MSEC);
+    /* Only computed (and the round trip only asked) when the server listens. */
     if (encoder->cbs.update_client_playback_delay != NULL) {
-        encoder->cbs.update_client_playback_delay(encoder->cbs.opaque,
-                                                  min_playback_delay_ms(encoder));
+        sv_cbs_update_playback_delay(&encoder->cbs, min_playback_delay_ms(encoder));
     }
 }
 

@@ -20,6 +20,7 @@
 
 #include "bitmap.h"
 #include "clock.h"
+#include "rate-callbacks.h"
 
 /* The quality ladder and where evaluation starts. */
 static const int quality_ladder[] = {20, 30, 40, 50, 60, 70, 80};
@@ -168,26 +169,17 @@ static int64_t encoder_now(const MjpegEncoder *encoder)
 
 static uint32_t get_source_fps(const MjpegEncoder *encoder)
 {
-    if (encoder->cbs.get_source_fps != NULL) {
-        return encoder->cbs.get_source_fps(encoder->cbs.opaque);
-    }
-    return DEFAULT_SOURCE_FPS;
+    return sv_cbs_source_fps(&encoder->cbs, DEFAULT_SOURCE_FPS);
 }
 
-/* One-way latency: the round trip is taken as symmetric. */
 static uint32_t get_latency_ms(const MjpegEncoder *encoder)
 {
-    if (encoder->cbs.get_roundtrip_ms != NULL) {
-        return encoder->cbs.get_roundtrip_ms(encoder->cbs.opaque) / 2;
-    }
-    return 0;
+    return sv_cbs_one_way_latency_ms(&encoder->cbs);
 }
 
 static void update_client_playback_delay(MjpegEncoder *encoder, uint32_t delay_ms)
 {
-    if (encoder->cbs.update_client_playback_delay != NULL) {
-        encoder->cbs.update_client_playback_delay(encoder->cbs.opaque, delay_ms);
-    }
+    sv_cbs_update_playback_delay(&encoder->cbs, delay_ms);
 }
 
 /* Wrap-safe "a is later than b" on the 32-bit mm_time clock. */
