@@ -89,4 +89,12 @@ struct SvCodecBackendClass {
     void (*destroy)(void *backend);
 };
 
+/*
+ * A VideoBuffer with room for @size bytes at ->data, in one allocation that
+ * its free() releases (independent of any backend, so it may outlive it).
+ * ->size is set to @size. NULL if @size is 0, above UINT32_MAX, or memory
+ * runs out. Defined in frame-encoder.c.
+ */
+VideoBuffer *sv_backend_buffer_new(size_t size);
+
 #endif /* SV_ENCODERS_CODEC_BACKEND_H */

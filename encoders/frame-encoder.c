@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if SV_HAVE_LIBYUV
@@ -1029,6 +1030,32 @@ static gboolean option_enabled(const SvEncoderOption *table, const int *values, 
         }
     }
     return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output buffers for backends that copy their output                        */
+
+typedef struct BackendBuffer {
+    VideoBuffer base;
+    uint8_t data[];
+} BackendBuffer;
+
+static void backend_buffer_free(VideoBuffer *buffer)
+{
+    free(buffer);
+}
+
+VideoBuffer *sv_backend_buffer_new(size_t size)
+{
+    BackendBuffer *buffer;
+
+    if (size == 0 || size > UINT32_MAX || (buffer = malloc(sizeof(*buffer) + size)) == NULL) {
+        return NULL;
+    }
+    buffer->base.data = buffer->data;
+    buffer->base.size = (uint32_t)size;
+    buffer->base.free = backend_buffer_free;
+    return &buffer->base;
 }
 
 VideoEncoder *sv_frame_encoder_new(const SvCodecBackendClass *klass,

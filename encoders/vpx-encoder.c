@@ -79,16 +79,6 @@ typedef struct VpxBackend {
     vpx_codec_pts_t pts;
 } VpxBackend;
 
-typedef struct VpxBuffer {
-    VideoBuffer base;
-    uint8_t data[];
-} VpxBuffer;
-
-static void vpx_buffer_free(VideoBuffer *buffer)
-{
-    free(buffer);
-}
-
 static void *vpx_backend_create(SpiceVideoCodecType codec, const int *options, GError **error)
 {
     const SvEncoderOption *table;
@@ -288,7 +278,7 @@ static SvBackendResult vpx_backend_encode(void *backend, const SvYuvFrame *frame
     const vpx_codec_cx_pkt_t *pkt;
     const vpx_codec_cx_pkt_t *frames[2] = {NULL, NULL};
     int n_frames = 0;
-    VpxBuffer *buffer;
+    VideoBuffer *buffer;
 
     (void)timeout_ns; /* libvpx encodes synchronously */
     if (!self->ctx_initialized || frame->width != self->format.width ||
@@ -327,18 +317,12 @@ static SvBackendResult vpx_backend_encode(void *backend, const SvYuvFrame *frame
         return SV_BACKEND_ERROR;
     }
     pkt = frames[0];
-    if (pkt->data.frame.sz == 0 || pkt->data.frame.sz > UINT32_MAX) {
-        return SV_BACKEND_ERROR;
-    }
-    buffer = malloc(sizeof(*buffer) + pkt->data.frame.sz);
+    buffer = sv_backend_buffer_new(pkt->data.frame.sz);
     if (buffer == NULL) {
         return SV_BACKEND_ERROR;
     }
     memcpy(buffer->data, pkt->data.frame.buf, pkt->data.frame.sz);
-    buffer->base.data = buffer->data;
-    buffer->base.size = (uint32_t)pkt->data.frame.sz;
-    buffer->base.free = vpx_buffer_free;
-    *out = &buffer->base;
+    *out = buffer;
     return SV_BACKEND_OK;
 }
 

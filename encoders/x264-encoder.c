@@ -56,17 +56,6 @@ typedef struct X264Backend {
     int64_t frame_number;
 } X264Backend;
 
-/* The single allocation behind every output: free() needs no backend. */
-typedef struct X264Buffer {
-    VideoBuffer base;
-    uint8_t data[];
-} X264Buffer;
-
-static void x264_buffer_free(VideoBuffer *buffer)
-{
-    free(buffer);
-}
-
 /* x264 logs to stderr by default; its warnings (VBV adjustments and the
  * like) are expected here, so they go to the debug log. */
 static void x264_log(void *opaque, int level, const char *format, va_list args)
@@ -258,7 +247,7 @@ static SvBackendResult x264_backend_encode(void *backend, const SvYuvFrame *fram
     x264_picture_t in, pic_out;
     x264_nal_t *nals = NULL;
     int n_nals = 0, size;
-    X264Buffer *buffer;
+    VideoBuffer *buffer;
     size_t total = 0;
 
     (void)timeout_ns; /* x264 encodes synchronously */
@@ -299,10 +288,7 @@ static SvBackendResult x264_backend_encode(void *backend, const SvYuvFrame *fram
     for (int i = 0; i < n_nals; i++) {
         total += (size_t)nals[i].i_payload;
     }
-    if (total > UINT32_MAX) {
-        return SV_BACKEND_ERROR;
-    }
-    buffer = malloc(sizeof(*buffer) + total);
+    buffer = sv_backend_buffer_new(total);
     if (buffer == NULL) {
         return SV_BACKEND_ERROR;
     }
@@ -311,10 +297,7 @@ static SvBackendResult x264_backend_encode(void *backend, const SvYuvFrame *fram
         memcpy(buffer->data + total, nals[i].p_payload, (size_t)nals[i].i_payload);
         total += (size_t)nals[i].i_payload;
     }
-    buffer->base.data = buffer->data;
-    buffer->base.size = (uint32_t)total;
-    buffer->base.free = x264_buffer_free;
-    *out = &buffer->base;
+    *out = buffer;
     return SV_BACKEND_OK;
 }
 

@@ -774,13 +774,12 @@ static void test_matrix(gconstpointer data)
 /* GStreamer's jpegdec, an independent decoder path, must agree. */
 static void test_gst_decode(gconstpointer data)
 {
-    const MatrixCase *mc = data;
-
     if (!have_gst_jpegdec()) {
         return;
     }
 #if SV_HAVE_GSTREAMER
     {
+        const MatrixCase *mc = data;
         g_autoptr(Picture) pic = picture_new(MATRIX_WIDTH, MATRIX_HEIGHT, 2);
         g_autoptr(Picture) exp = picture_expected(pic, mc->format->fmt);
         g_autoptr(TestBitmap) tb =
