@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+
+/**
+ * replay.h: replaying a recorded QXL trace through the display model, a
+ * network model and a simulated spice-gtk client, on a virtual timeline
+ * driven by the trace's timestamps (docs/replay.md). This is what
+ * `spice-bench TRACE --codec C` runs.
+ *
+ * Thread: one run per thread.
+ */
+#ifndef SPICE_VIDEO_REPLAY_H
+#define SPICE_VIDEO_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <glib.h>
+
+#include <spice-video/streamdetect.h>
+#include <spice-video/sv-export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Errors of a replay. BAD_INPUT is the user's (exit status 2). */
+#define SV_REPLAY_ERROR (sv_replay_error_quark())
+SV_API GQuark sv_replay_error_quark(void);
+
+typedef enum {
+    SV_REPLAY_ERROR_BAD_INPUT, /**< bad option, trace, labels or net spec */
+    SV_REPLAY_ERROR_FAILED,    /**< an output could not be written, … */
+} SvReplayError;
+
+typedef struct SvReplayConfig {
+    const char *trace_path;
+    /** `--codec`: mjpeg, h264, vp8, vp9, h265: every built encoder of that
+     *  codec in registry rank order. Ignored when video_codecs is set. */
+    const char *codec;
+    /** `--video-codecs`: spice syntax. NULL and no codec: spice's default. */
+    const char *video_codecs;
+    /** `--encoder-options`: name=value,… given to every encoder. */
+    const char *encoder_options;
+    SvStreamingMode streaming;
+    /** `--client`: "spice-gtk" (default) or "legacy". */
+    const char *client;
+    /** `--net`: a profile name or spec (docs/network.md); NULL = "lan". */
+    const char *net;
+    /** `--deterministic`: the cost model instead of measured CPU times. */
+    gboolean deterministic;
+    /** `--speed X`: never run faster than X × real time (0 = as fast as possible). */
+    double speed;
+    uint64_t seed;
+    /** Outputs; NULL = none. */
+    const char *json_path;
+    const char *csv_path;
+    const char *labels_path;
+    const char *dump_frames_dir;
+    /** "y4m" (default) or "png". */
+    const char *dump_format;
+    /** Frames per second of the dumped side-by-side video (default 25). */
+    double dump_fps;
+    /** Progress line on this stream (NULL = none). */
+    FILE *progress;
+    /** Human summary on this stream (NULL = none). */
+    FILE *summary;
+    /** Stop after this much trace time (0 = all). */
+    int64_t max_duration_ns;
+} SvReplayConfig;
+
+SV_API void sv_replay_config_init(SvReplayConfig *config);
+
+/** Headline numbers of a finished run (the JSON has everything). */
+typedef struct SvReplaySummary {
+    uint64_t frames;
+    uint64_t shown;
+    uint64_t dropped_encoder;
+    uint64_t dropped_pipe;
+    uint64_t late;
+    guint streams;
+    double mean_bps;
+    double latency_p50_ms;
+    double latency_p95_ms;
+    double psnr_mean;
+    char codec[48];
+} SvReplaySummary;
+
+/**
+ * Runs one replay. Outputs are written to temporary names and renamed at
+ * the end, so a failed run leaves no partial file.
+ * @return FALSE with @error (SV_REPLAY_ERROR, or SV_TRACE_ERROR for a bad
+ *         trace: both are bad input) on failure.
+ */
+SV_API gboolean sv_replay_run(const SvReplayConfig *config, SvReplaySummary *summary,
+                              GError **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPICE_VIDEO_REPLAY_H */
