@@ -759,8 +759,8 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
     }
 
     if (encoder != NULL) {
-        g_message("video encoder %s:%s chosen (%u list entries skipped before it)",
-                  negotiation->chosen->encoder_name, negotiation->chosen->codec_name, n_skipped);
+        g_info("video encoder %s:%s chosen (%u list entries skipped before it)",
+               negotiation->chosen->encoder_name, negotiation->chosen->codec_name, n_skipped);
     } else if (!caps_have(client_caps, SPICE_DISPLAY_CAP_MULTI_CODEC) ||
                caps_have(client_caps, SPICE_DISPLAY_CAP_CODEC_MJPEG)) {
         /* The last resort, whatever the list says: every client decodes MJPEG
@@ -770,18 +770,18 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
         if (encoder != NULL) {
             negotiation->chosen = builtin;
             negotiation->fallback = TRUE;
-            g_message("video encoder %s:%s chosen as the last resort (none of the %u list "
-                      "entries could be used)",
-                      builtin->encoder_name, builtin->codec_name, negotiation->n_steps);
+            g_info("video encoder %s:%s chosen as the last resort (none of the %u list "
+                   "entries could be used)",
+                   builtin->encoder_name, builtin->codec_name, negotiation->n_steps);
         } else {
             g_warning("the built-in %s:%s encoder could not be created: the client gets stream "
                       "frames as images",
                       builtin->encoder_name, builtin->codec_name);
         }
     } else {
-        g_message("no video encoder for this client: none of the %u list entries could be used "
-                  "and it lacks SPICE_DISPLAY_CAP_CODEC_MJPEG; stream frames go as images",
-                  negotiation->n_steps);
+        g_info("no video encoder for this client: none of the %u list entries could be used "
+               "and it lacks SPICE_DISPLAY_CAP_CODEC_MJPEG; stream frames go as images",
+               negotiation->n_steps);
     }
 
     if (negotiation_out != NULL) {

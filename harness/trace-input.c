@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -36,7 +37,9 @@ struct SvTraceInput {
     gboolean zlib_ready;
     gboolean zlib_member_done;
     gboolean end;
-    GError *pending; /* reported after the bytes decoded before it */
+    GError *pending;   /* reported after the bytes decoded before it */
+    uint64_t raw_read; /* bytes read from the file or memory so far */
+    uint64_t raw_size; /* size of the file or memory, 0 if unknown (a pipe) */
 };
 
 static gboolean fill_raw(SvTraceInput *input, GError **error)
@@ -70,6 +73,7 @@ static gboolean fill_raw(SvTraceInput *input, GError **error)
             break;
         }
         input->in_len += (size_t)n;
+        input->raw_read += (uint64_t)n;
         /* One read is enough to make progress. */
         break;
     }
@@ -133,6 +137,10 @@ SvTraceInput *sv_trace_input_new(const char *path, GError **error)
 #ifdef POSIX_FADV_SEQUENTIAL
         posix_fadvise(input->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
+        struct stat st;
+        if (fstat(input->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            input->raw_size = (uint64_t)st.st_size;
+        }
     }
     input->in_storage = g_malloc(INPUT_BUFFER_BYTES);
     input->in = input->in_storage;
@@ -221,6 +229,7 @@ static gssize read_plain(SvTraceInput *input, uint8_t *dst, size_t size, GError 
             break;
         }
         done += (size_t)n;
+        input->raw_read += (uint64_t)n;
     }
     return (gssize)done;
 }
@@ -344,4 +353,17 @@ gssize sv_trace_input_read(SvTraceInput *input, void *dst, size_t size, GError *
     default:
         return read_plain(input, dst, size, error);
     }
+}
+
+void sv_trace_input_get_position(const SvTraceInput *input, uint64_t *consumed, uint64_t *size)
+{
+    if (input->fd < 0) {
+        /* Memory input: everything is "read" at once; report what was used. */
+        *consumed = input->in_pos;
+        *size = input->in_len;
+        return;
+    }
+    size_t buffered = input->in_len - input->in_pos;
+    *consumed = input->raw_read - MIN(input->raw_read, (uint64_t)buffered);
+    *size = input->raw_size;
 }

@@ -40,6 +40,12 @@ const char *sv_trace_input_get_name(const SvTraceInput *input);
  */
 gssize sv_trace_input_read(SvTraceInput *input, void *dst, size_t size, GError **error);
 
+/**
+ * Progress through the raw (possibly compressed) input: bytes consumed and
+ * the total (0 when unknown, e.g. a pipe).
+ */
+void sv_trace_input_get_position(const SvTraceInput *input, uint64_t *consumed, uint64_t *size);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvTraceInput, sv_trace_input_free)
 
 #endif /* SV_TRACE_INPUT_H */

@@ -1338,6 +1338,7 @@ void sv_trace_reader_get_stats(const SvTraceReader *reader, SvTraceReaderStats *
 {
     g_return_if_fail(reader != NULL && stats != NULL);
     *stats = reader->stats;
+    sv_trace_input_get_position(reader->input, &stats->input_bytes, &stats->input_size);
 }
 
 SvTraceCompression sv_trace_reader_get_compression(const SvTraceReader *reader)

@@ -352,6 +352,8 @@ typedef struct SvTraceReaderStats {
     uint64_t skipped;         /**< well-formed records skipped (unknown kind or type) */
     uint64_t bytes;           /**< uncompressed bytes consumed */
     uint64_t max_event_bytes; /**< largest storage one event needed */
+    uint64_t input_bytes;     /**< raw (possibly compressed) bytes consumed: progress */
+    uint64_t input_size;      /**< raw size of the input, 0 if unknown (a pipe) */
 } SvTraceReaderStats;
 
 /** Compression of a trace file (input: detected; output: chosen). */

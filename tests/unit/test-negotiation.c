@@ -300,7 +300,7 @@ static void test_negotiation_case(gconstpointer data)
         expected_log = g_strdup("no video encoder for this client*");
     }
 
-    g_test_expect_message(LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, expected_log);
+    g_test_expect_message(LOG_DOMAIN, G_LOG_LEVEL_INFO, expected_log);
     VideoEncoder *encoder = negotiate(codecs, c->caps, NULL, &negotiation);
     g_test_assert_expected_messages();
 
@@ -491,7 +491,7 @@ static void test_skip_logged(void)
                           "client lacks SPICE_DISPLAY_CAP_CODEC_VP9");
     g_test_expect_message(LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
                           "skipping video encoder missing:h265 (unavailable): " PROBE_MESSAGE);
-    g_test_expect_message(LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+    g_test_expect_message(LOG_DOMAIN, G_LOG_LEVEL_INFO,
                           "video encoder fakegst:h264 chosen (2 list entries skipped before it)");
     VideoEncoder *encoder = negotiate(codecs, CAPS_NO_VP9, NULL, &negotiation);
     g_test_assert_expected_messages();
