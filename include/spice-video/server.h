@@ -70,10 +70,10 @@ typedef struct SvImage {
 #define SV_BRUSH_PATTERN 2
 
 typedef struct SvBrush {
-    uint32_t type;           /**< SV_BRUSH_* */
-    uint32_t color;          /**< SOLID: 0xAARRGGBB / 0x00RRGGBB as the guest sent it */
-    const SvImage *pattern;  /**< PATTERN; may be NULL */
-    SvPoint pattern_origin;  /**< PATTERN */
+    uint32_t type;          /**< SV_BRUSH_* */
+    uint32_t color;         /**< SOLID: 0xAARRGGBB / 0x00RRGGBB as the guest sent it */
+    const SvImage *pattern; /**< PATTERN; may be NULL */
+    SvPoint pattern_origin; /**< PATTERN */
 } SvBrush;
 
 /** Clip types, QXL values. */
@@ -94,10 +94,10 @@ typedef struct SvDrawCommand {
     uint32_t type;       /**< QXL_DRAW_* (COPY = 3) */
     uint32_t surface_id; /**< destination; 0 = primary */
     SpiceRect bbox;
-    uint32_t clip_type;         /**< SV_CLIP_* */
-    uint32_t n_clip_rects;      /**< RECTS */
+    uint32_t clip_type;          /**< SV_CLIP_* */
+    uint32_t n_clip_rects;       /**< RECTS */
     const SpiceRect *clip_rects; /**< RECTS: the visible parts of bbox */
-    uint32_t effect;            /**< QXL_EFFECT_* (OPAQUE = 1) */
+    uint32_t effect;             /**< QXL_EFFECT_* (OPAQUE = 1) */
     /** Surfaces this drawing reads (-1 = unused) and the areas read. */
     int32_t surfaces_dest[3];
     SpiceRect surfaces_rects[3];
@@ -159,9 +159,11 @@ SV_API const uint8_t *sv_canvas_get_const_data(const SvCanvas *canvas);
 SV_API int32_t sv_canvas_get_stride(const SvCanvas *canvas);
 
 /**
- * Loads the whole surface from guest memory: @stride bytes per line,
- * negative for bottom-up (the guest's layout), pixels in @format
- * (SPICE_SURFACE_FMT_32_xRGB, 32_ARGB, 16_565, 16_555, 8_A).
+ * Loads the whole surface from guest memory: @data is the lowest address of
+ * |@stride| × height bytes; @stride is the distance between lines, negative
+ * when the first line in memory is the bottom of the picture (the guest's
+ * layout); pixels in @format (SPICE_SURFACE_FMT_32_xRGB, 32_ARGB, 16_565,
+ * 16_555, 8_A). The caller checks the size.
  */
 SV_API void sv_canvas_load(SvCanvas *canvas, const uint8_t *data, int32_t stride, uint32_t format);
 
@@ -235,6 +237,9 @@ typedef struct SvDisplayConfig {
     /** Upper bound on drawables kept in the tree per surface before the
      *  oldest are retired (spice: its drawable pool, 1000). */
     guint max_tree_drawables;
+    /** Seed of the generator of stream-report unique ids (spice: rand()),
+     *  so that runs are reproducible (0 by default). */
+    uint32_t random_seed;
 } SvDisplayConfig;
 
 SV_API void sv_display_config_init(SvDisplayConfig *config);
@@ -254,17 +259,19 @@ typedef enum {
 
 /** What happened in the display, for logs and metrics (sv_display_set_event_func()). */
 typedef enum {
-    SV_DISPLAY_EVENT_STREAM_CREATED,  /**< stream_id, drawable_seq, width, height, dest, input_fps */
-    SV_DISPLAY_EVENT_STREAM_STOPPED,  /**< stream_id, reason */
+    SV_DISPLAY_EVENT_STREAM_CREATED, /**< stream_id, drawable_seq, width, height, dest, input_fps */
+    SV_DISPLAY_EVENT_STREAM_STOPPED, /**< stream_id, reason */
     SV_DISPLAY_EVENT_STREAM_DETACHED, /**< stream_id, reason */
-    SV_DISPLAY_EVENT_AGENT_CREATED,   /**< client, stream_id, codec_type, encoder_name, bit_rate, text = negotiation */
-    SV_DISPLAY_EVENT_SERVER_DROP,     /**< client, stream_id, drawable_seq: unsent frame superseded */
-    SV_DISPLAY_EVENT_ENCODER_DROP,    /**< client, stream_id, drawable_seq: encode_frame said DROP */
-    SV_DISPLAY_EVENT_FRAME_AS_IMAGE,  /**< client, stream_id, drawable_seq, text = why */
-    SV_DISPLAY_EVENT_REPORT,          /**< client, stream_id, text = what was done with it */
+    SV_DISPLAY_EVENT_AGENT_CREATED, /**< client, stream_id, codec_type, encoder_name, bit_rate, text
+                                       = negotiation */
+    SV_DISPLAY_EVENT_SERVER_DROP,   /**< client, stream_id, drawable_seq: unsent frame superseded */
+    SV_DISPLAY_EVENT_ENCODER_DROP,  /**< client, stream_id, drawable_seq: encode_frame said DROP */
+    SV_DISPLAY_EVENT_FRAME_AS_IMAGE,    /**< client, stream_id, drawable_seq, text = why */
+    SV_DISPLAY_EVENT_REPORT,            /**< client, stream_id, text = what was done with it */
     SV_DISPLAY_EVENT_ENCODER_DESTROYED, /**< client, stream_id (cannot-decode report) */
-    SV_DISPLAY_EVENT_LATENCY_CHANGED, /**< value = new mm_time latency, ms */
-    SV_DISPLAY_EVENT_PLAYBACK_DELAY,  /**< client, stream_id, value = delay asked by the encoder, ms */
+    SV_DISPLAY_EVENT_LATENCY_CHANGED,   /**< value = new mm_time latency, ms */
+    SV_DISPLAY_EVENT_PLAYBACK_DELAY, /**< client, stream_id, value = delay asked by the encoder, ms
+                                      */
 } SvDisplayEventType;
 
 typedef struct SvDisplayEvent {
@@ -302,8 +309,9 @@ SV_API SvStreamDetector *sv_display_get_detector(SvDisplay *display);
 
 /**
  * Creates a surface. @primary: the primary surface (id 0 in spice; there is
- * at most one). @data/@stride: initial pixels (NULL: black), @stride
- * negative for bottom-up.
+ * at most one). @data/@stride: initial pixels (NULL: black) as for
+ * sv_canvas_load(): |@stride| × @height bytes from @data, @stride negative
+ * for bottom-up; a stride shorter than a line is refused.
  */
 SV_API gboolean sv_display_create_surface(SvDisplay *display, int64_t now_ns, uint32_t surface_id,
                                           uint32_t width, uint32_t height, uint32_t format,
@@ -396,15 +404,15 @@ SV_API const char *sv_display_client_get_name(const SvDisplayClient *client);
 typedef enum {
     SV_MSG_SURFACE_CREATE,
     SV_MSG_SURFACE_DESTROY,
-    SV_MSG_DRAW,          /**< a drawable, its image sent as an ordinary image */
+    SV_MSG_DRAW, /**< a drawable, its image sent as an ordinary image */
     SV_MSG_STREAM_CREATE,
-    SV_MSG_STREAM_DATA,   /**< STREAM_DATA or STREAM_DATA_SIZED */
+    SV_MSG_STREAM_DATA, /**< STREAM_DATA or STREAM_DATA_SIZED */
     SV_MSG_STREAM_CLIP,
     SV_MSG_STREAM_DESTROY,
     SV_MSG_STREAM_DESTROY_ALL,
     SV_MSG_STREAM_ACTIVATE_REPORT,
-    SV_MSG_UPGRADE,       /**< lossless copy of a stream's last frame (upgrade item) */
-    SV_MSG_IMAGE,         /**< lossless image of a screen area (upgrade by screenshot) */
+    SV_MSG_UPGRADE,          /**< lossless copy of a stream's last frame (upgrade item) */
+    SV_MSG_IMAGE,            /**< lossless image of a screen area (upgrade by screenshot) */
     SV_MSG_MULTI_MEDIA_TIME, /**< main channel: client clock = server mm_time − latency */
     SV_MSG_PLAYBACK_LATENCY, /**< playback channel */
 } SvMessageType;
@@ -425,12 +433,12 @@ typedef enum {
  */
 typedef struct SvMessage {
     SvMessageType type;
-    uint16_t wire_type;   /**< SPICE_MSG_* */
-    uint64_t wire_bytes;  /**< header + payload as spice would write it */
-    int64_t queued_ns;    /**< when it entered the pipe */
+    uint16_t wire_type;  /**< SPICE_MSG_* */
+    uint64_t wire_bytes; /**< header + payload as spice would write it */
+    int64_t queued_ns;   /**< when it entered the pipe */
     uint32_t surface_id;
-    int stream_id;        /**< stream messages; -1 otherwise */
-    uint32_t mm_time;     /**< STREAM_DATA, DRAW: the frame's stamp; MULTI_MEDIA_TIME: the time */
+    int stream_id;    /**< stream messages; -1 otherwise */
+    uint32_t mm_time; /**< STREAM_DATA, DRAW: the frame's stamp; MULTI_MEDIA_TIME: the time */
 
     /* DRAW, UPGRADE: the drawable (pixels retained), its sequence number and time */
     const SvDrawCommand *draw;
@@ -450,8 +458,8 @@ typedef struct SvMessage {
     gboolean sized;
     const uint8_t *data;
     uint32_t data_size;
-    int64_t encode_cpu_ns;      /**< thread CPU time of encode_frame() */
-    const SpiceBitmap *source;  /**< the frame's source pixels (quality metrics) */
+    int64_t encode_cpu_ns;     /**< thread CPU time of encode_frame() */
+    const SpiceBitmap *source; /**< the frame's source pixels (quality metrics) */
     SpiceRect source_area;
 
     /* STREAM_CLIP, STREAM_CREATE, DRAW: clip (NONE or RECTS) */
@@ -554,10 +562,10 @@ typedef struct SvDisplayStats {
     uint64_t streams_stopped;
     uint64_t upgrades;
     uint64_t screenshots;
-    uint64_t tree_drawables;  /**< in the tree now */
-    uint64_t render_ns;       /**< CPU time spent rendering */
-    uint64_t lz4_ns;          /**< CPU time spent sizing images with LZ4 */
-    uint64_t encode_ns;       /**< CPU time in encode_frame() */
+    uint64_t tree_drawables; /**< in the tree now */
+    uint64_t render_ns;      /**< CPU time spent rendering */
+    uint64_t lz4_ns;         /**< CPU time spent sizing images with LZ4 */
+    uint64_t encode_ns;      /**< CPU time in encode_frame() */
 } SvDisplayStats;
 
 SV_API void sv_display_get_stats(const SvDisplay *display, SvDisplayStats *stats);
