@@ -26,17 +26,27 @@
 
 G_BEGIN_DECLS
 
+/** Errors of sv_net_profile_parse() and sv_link_new(). An unreadable trace
+ *  file is reported in G_FILE_ERROR instead. */
+#define SV_NET_ERROR (sv_net_error_quark())
+GQuark sv_net_error_quark(void);
+
+typedef enum {
+    SV_NET_ERROR_SPEC,  /**< a bad --net specification or profile */
+    SV_NET_ERROR_TRACE, /**< a malformed mahimahi trace */
+} SvNetError;
+
 /** A network profile: one named set of numbers (docs/network.md). */
 typedef struct SvNetProfile {
-    char name[64];                 /**< "lan", "wan", … or "custom" */
-    uint64_t bandwidth_bps;        /**< server → client rate (ignored with a trace) */
-    uint64_t uplink_bps;           /**< client → server rate */
-    int64_t one_way_delay_ns;      /**< propagation delay, each direction (rtt / 2) */
-    int64_t jitter_ns;             /**< extra delay drawn uniformly in [0, jitter] per message */
-    uint64_t queue_bytes;          /**< bottleneck queue */
-    uint64_t socket_buffer_bytes;  /**< the sender's socket buffer */
-    double loss;                   /**< 0..1: probability a message needs a retransmission */
-    char trace_path[1024];         /**< mahimahi delivery trace for the downlink, "" if none */
+    char name[64];                /**< "lan", "wan", … or "custom" */
+    uint64_t bandwidth_bps;       /**< server → client rate (ignored with a trace) */
+    uint64_t uplink_bps;          /**< client → server rate */
+    int64_t one_way_delay_ns;     /**< propagation delay, each direction (rtt / 2) */
+    int64_t jitter_ns;            /**< extra delay drawn uniformly in [0, jitter] per message */
+    uint64_t queue_bytes;         /**< bottleneck queue */
+    uint64_t socket_buffer_bytes; /**< the sender's socket buffer */
+    double loss;                  /**< 0..1: probability a message needs a retransmission */
+    char trace_path[1024];        /**< mahimahi delivery trace for the downlink, "" if none */
 } SvNetProfile;
 
 /**
