@@ -24,8 +24,8 @@ typedef struct SvFrameDump SvFrameDump;
  * @param width, height one screen's size (the output is 2 × width wide).
  * @param fps Y4M frame rate.
  */
-SvFrameDump *sv_frame_dump_new(const char *dir, const char *format, uint32_t width,
-                               uint32_t height, double fps, GError **error);
+SvFrameDump *sv_frame_dump_new(const char *dir, const char *format, uint32_t width, uint32_t height,
+                               double fps, GError **error);
 /** Appends one side-by-side frame; a NULL or differently sized canvas is drawn black / cropped. */
 gboolean sv_frame_dump_add(SvFrameDump *dump, const SvCanvas *guest, const SvCanvas *client,
                            GError **error);
