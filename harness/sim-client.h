@@ -39,6 +39,16 @@ typedef enum {
     SV_CLIENT_PRESET_LEGACY,
 } SvClientPreset;
 
+/** Errors of the simulated client: bad presets and configurations, messages it cannot read. */
+#define SV_SIM_CLIENT_ERROR (sv_sim_client_error_quark())
+GQuark sv_sim_client_error_quark(void);
+
+typedef enum {
+    SV_SIM_CLIENT_ERROR_CONFIG,          /**< unknown preset name, bad configuration value */
+    SV_SIM_CLIENT_ERROR_INVALID_MESSAGE, /**< a message the client cannot interpret at all */
+} SvSimClientError;
+
+/** @param name "spice-gtk" or "legacy". */
 gboolean sv_client_preset_parse(const char *name, SvClientPreset *preset, GError **error);
 const char *sv_client_preset_to_string(SvClientPreset preset);
 
@@ -79,19 +89,19 @@ int64_t sv_sim_client_due_ns(const SvSimClient *client, uint32_t mm_time);
 
 /** What the client did with one message. */
 typedef struct SvSimResult {
-    gboolean is_frame;       /**< a STREAM_DATA message */
+    gboolean is_frame; /**< a STREAM_DATA message */
     int stream_id;
     uint64_t drawable_seq;
     uint32_t mm_time;
-    int32_t margin_ms;       /**< stamp − client mm_time at arrival */
-    gboolean late;           /**< margin < 0: counted as a drop in reports */
-    gboolean decoded;        /**< the decoder produced a picture */
-    int64_t decode_ns;       /**< charged decode time */
-    int64_t due_ns;          /**< when the client shows it (its clock reaches the stamp) */
-    double psnr_y;           /**< vs the source, dB; NAN if not measured */
-    double ssim_y;           /**< NAN if not measured */
-    uint32_t width, height;  /**< decoded size */
-    const char *problem;     /**< static text when something went wrong, else NULL */
+    int32_t margin_ms;      /**< stamp − client mm_time at arrival */
+    gboolean late;          /**< margin < 0: counted as a drop in reports */
+    gboolean decoded;       /**< the decoder produced a picture */
+    int64_t decode_ns;      /**< charged decode time */
+    int64_t due_ns;         /**< when the client shows it (its clock reaches the stamp) */
+    double psnr_y;          /**< vs the source, dB; NAN if not measured */
+    double ssim_y;          /**< NAN if not measured */
+    uint32_t width, height; /**< decoded size */
+    const char *problem;    /**< static text when something went wrong, else NULL */
 } SvSimResult;
 
 /**
@@ -116,16 +126,20 @@ SvCanvas *sv_sim_client_get_screen(SvSimClient *client);
 
 /** Counters. */
 typedef struct SvSimClientStats {
-    uint64_t frames;        /**< STREAM_DATA received */
-    uint64_t late;          /**< with margin < 0 */
+    uint64_t frames; /**< STREAM_DATA received */
+    uint64_t late;   /**< with margin < 0 */
     uint64_t decoded;
     uint64_t decode_errors;
-    uint64_t reports;
-    uint64_t cannot_decode_reports;
-    int64_t decode_cpu_ns;  /**< measured, even in deterministic runs */
+    uint64_t reports; /**< STREAM_REPORT messages queued, cannot-decode ones included */
+    uint64_t cannot_decode_reports; /**< of those, (0, 0xFFFFFFFF) ones */
+    int64_t decode_cpu_ns;          /**< measured, even in deterministic runs */
+    /** Clock changes spice-gtk treats as a reset (> 500 ms forward, or backwards). */
+    uint64_t mm_time_resets;
 } SvSimClientStats;
 
 void sv_sim_client_get_stats(const SvSimClient *client, SvSimClientStats *stats);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvSimClient, sv_sim_client_free)
 
 G_END_DECLS
 
