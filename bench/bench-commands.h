@@ -7,7 +7,13 @@
 #ifndef SV_BENCH_COMMANDS_H
 #define SV_BENCH_COMMANDS_H
 
+#include <stdio.h>
+
 /* `spice-bench trace …` (bench/bench-trace.c). */
 int sv_bench_trace_main(int argc, char **argv);
+
+/* `spice-bench TRACE …` (bench/bench-replay.c); argv starts at the trace. */
+int sv_bench_replay_main(int argc, char **argv);
+void sv_bench_replay_usage(FILE *out);
 
 #endif /* SV_BENCH_COMMANDS_H */

@@ -22,9 +22,14 @@
 
 static void print_usage(FILE *out)
 {
-    fputs("Usage: spice-bench COMMAND [OPTION...]\n"
+    fputs("Usage: spice-bench TRACE [--codec C] [--net SPEC] [--json FILE] [OPTION...]\n"
+          "       spice-bench COMMAND [OPTION...]\n"
           "\n"
           "Benchmarking tool for the spice-video codec layer.\n"
+          "\n"
+          "spice-bench TRACE replays a recorded QXL trace through the codec layer, a\n"
+          "network model and a simulated client and reports bitrate, drops, latency and\n"
+          "quality (replay options below).\n"
           "\n"
           "Commands:\n"
           "  list-encoders [-v|--verbose]  list every encoder:codec pair this build knows:\n"
@@ -42,8 +47,10 @@ static void print_usage(FILE *out)
           "\n"
           "Options:\n"
           "  -h, --help                    show this help\n"
-          "  --version                     show the version\n",
+          "  --version                     show the version\n"
+          "\n",
           out);
+    sv_bench_replay_usage(out);
 }
 
 static void print_list_encoders_usage(FILE *out)
@@ -173,7 +180,22 @@ static int run(int argc, char **argv)
         printf("spice-bench %s\n", SPICE_BENCH_VERSION);
         return 0;
     }
-    fprintf(stderr, "spice-bench: unknown command '%s' (expected: list-encoders)\n", command);
+    if (strcmp(command, "-") == 0 ||
+        (command[0] != '-' && g_file_test(command, G_FILE_TEST_EXISTS))) {
+        /* A trace to replay; its options follow. */
+        return sv_bench_replay_main(argc - 1, argv + 1);
+    }
+    if (command[0] != '-') {
+        fprintf(stderr,
+                "spice-bench: '%s' is neither a command (list-encoders, trace, help) nor a "
+                "trace file\n",
+                command);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "spice-bench: unknown option '%s' (expected a trace or a command: list-encoders, "
+            "trace, help)\n",
+            command);
     return EXIT_USAGE;
 }
 

@@ -78,6 +78,8 @@ typedef struct SvReplaySummary {
     uint64_t dropped_encoder;
     uint64_t dropped_pipe;
     uint64_t late;
+    uint64_t not_decoded; /**< arrived but the client's decoder produced nothing */
+    uint64_t undelivered; /**< still in the pipe or on the link at the end */
     guint streams;
     double mean_bps;
     double latency_p50_ms;

@@ -7,6 +7,8 @@
 
 #include <spice-video/encoders.h>
 #include <spice-video/registry.h>
+#include <spice-video/replay.h>
+#include <spice-video/server.h>
 #include <spice-video/spice-draw.h>
 #include <spice-video/streamdetect.h>
 #include <spice-video/trace.h>

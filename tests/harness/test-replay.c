@@ -1,6 +1,293 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+
+/*
+ * End-to-end replays of the corpus traces: trace → display → encoder →
+ * network model → simulated client with real decoders → metrics.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include <spice-video/spice-video.h>
+
+#define VIDEO SV_CORPORA_DIR "/video-photos-640-cut.spice.zst"
+#define TEXT SV_CORPORA_DIR "/text-scroll.spice.zst"
+
+static char *tmpdir;
+
+static gboolean codec_available(const char *encoder, const char *codec)
+{
+    const SvEncoderDesc *desc = sv_registry_find(encoder, codec);
+    return desc != NULL && sv_encoder_desc_is_available(desc, NULL);
+}
+
+static JsonNode *load_json(const char *path)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    g_assert_true(json_parser_load_from_file(parser, path, &error));
+    g_assert_no_error(error);
+    return json_node_copy(json_parser_get_root(parser));
+}
+
+static void test_video_lan_mjpeg(void)
+{
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = VIDEO;
+    cfg.codec = "mjpeg";
+    cfg.deterministic = TRUE;
+    g_autofree char *json = g_build_filename(tmpdir, "lan-mjpeg.json", NULL);
+    cfg.json_path = json;
+    SvReplaySummary s;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_replay_run(&cfg, &s, &error));
+    g_assert_no_error(error);
+
+    g_test_message("mjpeg on lan: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+                   " shown, %" G_GUINT64_FORMAT " dropped by the encoder, %" G_GUINT64_FORMAT
+                   " late, psnr %.2f dB, p50 %.1f ms",
+                   s.frames, s.shown, s.dropped_encoder, s.late, s.psnr_mean, s.latency_p50_ms);
+    g_assert_cmpuint(s.streams, ==, 1);
+    g_assert_cmpuint(s.frames, >, 0);
+    g_assert_cmpfloat((double)s.shown, >=, 0.95 * (double)s.frames);
+    g_assert_cmpfloat(s.psnr_mean, >=, 30.0);
+    g_assert_cmpstr(s.codec, ==, "spice:mjpeg");
+
+    /* The JSON names the schema and agrees with the summary. */
+    g_autoptr(JsonNode) root = load_json(json);
+    JsonObject *o = json_node_get_object(root);
+    g_assert_cmpstr(json_object_get_string_member(o, "schema"), ==, "spice-bench-replay/1");
+}
+
+static void test_deterministic_twice(void)
+{
+    g_autofree char *a = g_build_filename(tmpdir, "det-a.json", NULL);
+    g_autofree char *b = g_build_filename(tmpdir, "det-b.json", NULL);
+    const char *paths[2] = {a, b};
+    for (guint i = 0; i < 2; i++) {
+        SvReplayConfig cfg;
+        sv_replay_config_init(&cfg);
+        cfg.trace_path = VIDEO;
+        cfg.codec = "mjpeg";
+        cfg.net = "wan";
+        cfg.deterministic = TRUE;
+        cfg.json_path = paths[i];
+        g_autoptr(GError) error = NULL;
+        g_assert_true(sv_replay_run(&cfg, NULL, &error));
+    }
+    g_autofree char *ca = NULL, *cb = NULL;
+    gsize la, lb;
+    g_assert_true(g_file_get_contents(a, &ca, &la, NULL));
+    g_assert_true(g_file_get_contents(b, &cb, &lb, NULL));
+    g_assert_cmpuint(la, >, 1000);
+    g_assert_cmpuint(la, ==, lb);
+    g_assert_true(memcmp(ca, cb, la) == 0);
+}
+
+/* A 10 s synthetic video (spice-bench trace gen), made once. */
+static const char *generated_video(void)
+{
+    static char *path;
+    if (path != NULL) {
+        return path;
+    }
+    const char *bench = g_getenv("SV_SPICE_BENCH");
+    if (bench == NULL) {
+        return NULL;
+    }
+    path = g_build_filename(tmpdir, "gen-video.spice.zst", NULL);
+    const char *argv[] = {bench,        "trace", "gen", "--workload", "video",
+                          "--duration", "10",    "-o",  path,         NULL};
+    int status = 0;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, NULL, &status, &error));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return path;
+}
+
+static void test_slow_link_reacts(void)
+{
+    const char *trace = generated_video();
+    if (trace == NULL) {
+        g_test_skip("SV_SPICE_BENCH is not set: cannot generate the 10 s video trace");
+        return;
+    }
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = trace;
+    cfg.codec = "mjpeg";
+    cfg.net = "bw=1M,rtt=40ms";
+    cfg.deterministic = TRUE;
+    SvReplaySummary fast, slow;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_replay_run(&cfg, &slow, &error));
+    cfg.net = "lan";
+    g_assert_true(sv_replay_run(&cfg, &fast, &error));
+    g_test_message("1 Mbit/s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+                   " shown, enc drops %" G_GUINT64_FORMAT ", pipe drops %" G_GUINT64_FORMAT
+                   ", late %" G_GUINT64_FORMAT ", %.0f bit/s, p95 %.0f ms",
+                   slow.shown, slow.frames, slow.dropped_encoder, slow.dropped_pipe, slow.late,
+                   slow.mean_bps, slow.latency_p95_ms);
+    g_assert_cmpuint(slow.streams, ==, 1);
+    g_assert_cmpuint(fast.shown, ==, fast.frames);
+    /* Rate control and the pipe reacted: frames were dropped and came late. */
+    g_assert_cmpuint(slow.dropped_encoder, >, 0);
+    g_assert_cmpuint(slow.dropped_encoder + slow.dropped_pipe + slow.late, >, 0);
+    g_assert_cmpuint(slow.shown, <, fast.shown / 2);
+    g_assert_cmpuint(slow.shown, >, 0);
+    /* The link carried what it could, not more. */
+    g_assert_cmpfloat(slow.mean_bps, <=, 1.0e6);
+    g_assert_cmpfloat(slow.mean_bps, >=, 0.5e6);
+    /* No ever-growing queue: sending every frame would take over 30 s; the
+     * frames shown are a few seconds late at worst. */
+    g_assert_cmpfloat(slow.latency_p95_ms, <, 5000.0);
+}
+
+static void run_codec(const char *encoder, const char *codec)
+{
+    if (!codec_available(encoder, codec)) {
+        g_autofree char *why = g_strdup_printf("%s:%s is not available here", encoder, codec);
+        g_test_skip(why);
+        return;
+    }
+    g_autofree char *list = g_strdup_printf("%s:%s", encoder, codec);
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = VIDEO;
+    cfg.video_codecs = list;
+    cfg.deterministic = TRUE;
+    SvReplaySummary s;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_replay_run(&cfg, &s, &error));
+    g_assert_no_error(error);
+    g_test_message("%s: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " shown, psnr %.2f", list,
+                   s.frames, s.shown, s.psnr_mean);
+    g_assert_cmpuint(s.streams, ==, 1);
+    g_assert_cmpstr(s.codec, ==, list);
+    g_assert_cmpuint(s.shown, >=, s.frames * 9 / 10);
+    /* Every frame that reached the client was decoded and shown. */
+    g_assert_cmpuint(s.not_decoded, ==, 0);
+    g_assert_cmpuint(s.undelivered, ==, 0);
+    g_assert_cmpfloat(s.psnr_mean, >=, 30.0);
+}
+
+static void test_vp8(void)
+{
+    run_codec("gstreamer", "vp8");
+}
+
+static void test_h264(void)
+{
+    run_codec("gstreamer", "h264");
+}
+
+static void test_text_no_stream(void)
+{
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = TEXT;
+    cfg.codec = "mjpeg";
+    cfg.deterministic = TRUE;
+    SvReplaySummary s;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_replay_run(&cfg, &s, &error));
+    g_assert_cmpuint(s.streams, ==, 0);
+    g_assert_cmpuint(s.frames, ==, 0);
+}
+
+static void test_bad_input(void)
+{
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    g_autoptr(GError) error = NULL;
+
+    cfg.trace_path = "/nonexistent/trace.spice";
+    g_assert_false(sv_replay_run(&cfg, NULL, &error));
+    g_assert_error(error, SV_TRACE_ERROR, SV_TRACE_ERROR_IO);
+    g_clear_error(&error);
+
+    cfg.trace_path = VIDEO;
+    cfg.net = "bw=fast";
+    g_assert_false(sv_replay_run(&cfg, NULL, &error));
+    g_assert_error(error, SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT);
+    g_assert_nonnull(strstr(error->message, "bw"));
+    g_clear_error(&error);
+
+    cfg.net = "lan";
+    cfg.codec = "theora";
+    g_assert_false(sv_replay_run(&cfg, NULL, &error));
+    g_assert_error(error, SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT);
+    g_assert_nonnull(strstr(error->message, "theora"));
+    g_clear_error(&error);
+
+    cfg.codec = NULL;
+    cfg.client = "netscape";
+    g_assert_false(sv_replay_run(&cfg, NULL, &error));
+    g_assert_nonnull(error);
+    g_clear_error(&error);
+}
+
+/* A trace cut in the middle of a bitmap: a clean error, no JSON left. */
+static void test_truncated_trace(void)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SvTraceReader) reader = sv_trace_reader_new(VIDEO, &error);
+    g_assert_nonnull(reader);
+    /* Decompress to memory through the writer: a plain copy, then cut it. */
+    g_autofree char *plain = g_build_filename(tmpdir, "plain.spice", NULL);
+    g_autoptr(SvTraceWriter) w = sv_trace_writer_new(plain, SV_TRACE_COMPRESSION_NONE, 0, &error);
+    g_assert_nonnull(w);
+    const SvTraceEvent *ev;
+    guint n = 0;
+    while ((ev = sv_trace_reader_next(reader, &error)) != NULL && n++ < 30) {
+        g_assert_true(sv_trace_writer_write(w, ev, &error));
+    }
+    g_assert_true(sv_trace_writer_close(w, &error));
+    g_assert_true(g_file_get_contents(plain, &data, &len, &error));
+    g_autofree char *cut = g_build_filename(tmpdir, "cut.spice", NULL);
+    g_assert_true(g_file_set_contents(cut, data, (gssize)(len - 1000), &error));
+
+    g_autofree char *json = g_build_filename(tmpdir, "cut.json", NULL);
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = cut;
+    cfg.json_path = json;
+    cfg.deterministic = TRUE;
+    g_assert_false(sv_replay_run(&cfg, NULL, &error));
+    g_assert_error(error, SV_TRACE_ERROR, SV_TRACE_ERROR_FORMAT);
+    g_assert_nonnull(strstr(error->message, "offset"));
+    g_assert_false(g_file_test(json, G_FILE_TEST_EXISTS));
+    g_autofree char *tmp = g_strconcat(json, ".tmp", NULL);
+    g_assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    return g_test_run();
+    tmpdir = g_dir_make_tmp("sv-replay-XXXXXX", NULL);
+    g_test_add_func("/replay/video-lan-mjpeg", test_video_lan_mjpeg);
+    g_test_add_func("/replay/deterministic-twice", test_deterministic_twice);
+    g_test_add_func("/replay/slow-link-reacts", test_slow_link_reacts);
+    g_test_add_func("/replay/vp8", test_vp8);
+    g_test_add_func("/replay/h264", test_h264);
+    g_test_add_func("/replay/text-no-stream", test_text_no_stream);
+    g_test_add_func("/replay/bad-input", test_bad_input);
+    g_test_add_func("/replay/truncated-trace", test_truncated_trace);
+    int status = g_test_run();
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) {
+        g_printerr("could not remove %s\n", tmpdir);
+    }
+    g_free(tmpdir);
+    return status;
 }
