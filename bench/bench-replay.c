@@ -33,6 +33,11 @@ void sv_bench_replay_usage(FILE *out)
           "  --video-codecs LIST     a spice preference string, e.g.\n"
           "                          'spice:mjpeg;gstreamer:h264' (default: spice's list)\n"
           "  --encoder-options OPTS  name=value,... for the encoders (list-encoders -v)\n"
+          "  --bit-rate MBPS         starting bit rate of every stream in Mibit/s, as\n"
+          "                          spice's SPICE_BIT_RATE (default: spice's rules)\n"
+          "  --no-rate-control       streaming encoders keep the starting bit rate, never\n"
+          "                          drop, ignore reports (rate-distortion sweeps)\n"
+          "  --quality Q             MJPEG at fixed JPEG quality Q (1-100), no rate control\n"
           "  --streaming MODE        off, all or filter (default: filter, as spice)\n"
           "  --client PRESET         spice-gtk (default: every codec with a decoder here,\n"
           "                          stream reports) or legacy (MJPEG only, no reports)\n"
@@ -92,6 +97,10 @@ int sv_bench_replay_main(int argc, char **argv)
             sv_bench_replay_usage(stdout);
             return 0;
         }
+        if (strcmp(a, "--no-rate-control") == 0) {
+            cfg.no_rate_control = TRUE;
+            continue;
+        }
         if (strcmp(a, "--deterministic") == 0) {
             cfg.deterministic = TRUE;
             continue;
@@ -117,7 +126,8 @@ int sv_bench_replay_main(int argc, char **argv)
             "--codec",       "--video-codecs", "--encoder-options", "--streaming",
             "--client",      "--net",          "--speed",           "--seed",
             "--json",        "--csv",          "--labels",          "--dump-frames",
-            "--dump-format", "--dump-fps",     "--duration",
+            "--dump-format", "--dump-fps",     "--duration",        "--bit-rate",
+            "--quality",
         };
         gboolean known = FALSE;
         for (guint k = 0; k < G_N_ELEMENTS(with_value); k++) {
@@ -184,6 +194,20 @@ int sv_bench_replay_main(int argc, char **argv)
             if (!parse_double(a, v, 0.1, &cfg.dump_fps)) {
                 return EXIT_USAGE;
             }
+        } else if (strcmp(a, "--bit-rate") == 0) {
+            if (!parse_double(a, v, 0.001, &cfg.bit_rate_mbps)) {
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--quality") == 0) {
+            char *end = NULL;
+            errno = 0;
+            long q = strtol(v, &end, 10);
+            if (errno != 0 || end == v || *end != '\0' || q < 1 || q > 100) {
+                fprintf(stderr, "spice-bench: --quality: '%s' is not an integer from 1 to 100\n",
+                        v);
+                return EXIT_USAGE;
+            }
+            cfg.fixed_quality = (int)q;
         } else if (strcmp(a, "--duration") == 0) {
             if (!parse_double(a, v, 0.001, &duration)) {
                 return EXIT_USAGE;

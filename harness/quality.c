@@ -4,8 +4,13 @@
 /* Luma PSNR and SSIM as ffmpeg's psnr and ssim filters compute them (quality.h). */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
+
+#if SV_HAVE_LIBYUV
+#include <libyuv.h>
+#endif
 
 #include "bitmap.h"
 #include "quality.h"
@@ -21,6 +26,13 @@ void sv_quality_bgrx_to_y(const uint8_t *bgrx, int32_t stride, uint32_t width, u
 {
     g_return_if_fail(bgrx != NULL && y != NULL);
 
+#if SV_HAVE_LIBYUV
+    /* libyuv's ARGBToI400 computes the same formula, bit for bit, with SIMD. */
+    if (width <= INT_MAX && height <= INT_MAX &&
+        ARGBToI400(bgrx, stride, y, y_stride, (int)width, (int)height) == 0) {
+        return;
+    }
+#endif
     for (uint32_t row = 0; row < height; row++) {
         const uint8_t *src = bgrx + (ptrdiff_t)row * stride;
         uint8_t *dst = y + (ptrdiff_t)row * y_stride;
@@ -57,6 +69,12 @@ static void line_to_y(const uint8_t *src, uint32_t bpp, uint32_t width, uint8_t 
         }
         return;
     }
+#if SV_HAVE_LIBYUV
+    if (bpp == 4 && width <= INT_MAX &&
+        ARGBToI400(src, (int)width * 4, dst, (int)width, (int)width, 1) == 0) {
+        return;
+    }
+#endif
     for (uint32_t x = 0; x < width; x++) {
         const uint8_t *p = src + (size_t)x * bpp;
         dst[x] = rgb_to_y(p[2], p[1], p[0]);

@@ -1012,6 +1012,16 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     dc.detector.mode = cfg->streaming;
     dc.video_codecs = codecs;
     dc.encoder.options = cfg->encoder_options;
+    if (cfg->bit_rate_mbps > 0) {
+        dc.spice_bit_rate_mbps = cfg->bit_rate_mbps;
+    }
+    dc.encoder.no_rate_control = cfg->no_rate_control;
+    if (cfg->fixed_quality < 0 || cfg->fixed_quality > 100) {
+        g_set_error(error, SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT,
+                    "--quality: %d is out of range, expected 1 to 100", cfg->fixed_quality);
+        return FALSE;
+    }
+    dc.encoder.fixed_quality = cfg->fixed_quality;
     dc.random_seed = (uint32_t)cfg->seed;
     r->display = sv_display_new(&dc, &local);
     if (r->display == NULL) {

@@ -67,6 +67,15 @@ typedef struct SvReplayConfig {
     FILE *summary;
     /** Stop after this much trace time (0 = all). */
     int64_t max_duration_ns;
+    /** `--bit-rate`: starting bit rate of every stream, Mibit/s, as
+     *  spice's SPICE_BIT_RATE (0 = spice's rules, reference 6.4). */
+    double bit_rate_mbps;
+    /** `--no-rate-control`: streaming encoders keep the starting bit rate,
+     *  never drop and ignore reports (rate-distortion sweeps). */
+    gboolean no_rate_control;
+    /** `--quality Q`: MJPEG encodes every frame at JPEG quality Q (1..100),
+     *  without rate control (0 = spice's rate control). */
+    int fixed_quality;
 } SvReplayConfig;
 
 SV_API void sv_replay_config_init(SvReplayConfig *config);
