@@ -1105,6 +1105,14 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         goto out;
     }
     progress(r, TRUE);
+    if (g_getenv("SV_REPLAY_DEBUG")) {
+        g_printerr("end: now %" G_GINT64_FORMAT
+                   " pipe %u phase %d ready %p backlog %" G_GUINT64_FORMAT
+                   " inflight %" G_GUINT64_FORMAT "\n",
+                   r->now, r->dclient ? sv_display_client_pipe_length(r->dclient) : 0, r->phase,
+                   (void *)r->ready, sv_link_backlog_bytes(r->down, r->now),
+                   sv_link_bytes_in_flight(r->down));
+    }
 
     /* Frames still in flight at the end. */
     GHashTableIter it;
@@ -1183,6 +1191,7 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         summary->latency_p50_ms = ms.latency_p50_ms;
         summary->latency_p95_ms = ms.latency_p95_ms;
         summary->psnr_mean = ms.psnr_mean;
+        summary->final_psnr = final_psnr;
         g_strlcpy(summary->codec, r->codec_name, sizeof(summary->codec));
     }
     ok = TRUE;

@@ -657,6 +657,10 @@ static void frame_supersedes(SvDisplay *display, guint stream_id, SvDrawable *pr
     for (guint i = 0; i < display->clients->len; i++) {
         SvDisplayClient *client = display->clients->pdata[i];
         SvPipeItem *item = sv_pipe_find_drawable(client, prev);
+        if (item != NULL && prev->read_by_later) {
+            /* A later drawing reads it: it is sent, not superseded. */
+            continue;
+        }
         gboolean unsent = item != NULL || (display->config.report_superseded_drops &&
                                            was_superseded(display, prev, client));
         /* 5.7 step 1: a frame replacing a stream's drawable takes its place. */
@@ -916,6 +920,50 @@ static gboolean command_is_valid(SvDisplay *display, const SvDrawCommand *cmd, G
 
 #define MAX_PREDS 64
 
+/* Marks the drawables of @surface that meet @area as read by a later one. */
+static void mark_read(SvSurface *surface, const SpiceRect *area)
+{
+    if (surface == NULL) {
+        return;
+    }
+    pixman_region32_t r, tmp;
+    region_from_rect(&r, area);
+    pixman_region32_init(&tmp);
+    for (GList *l = surface->tree.head; l != NULL; l = l->next) {
+        SvDrawable *d = l->data;
+        pixman_region32_intersect(&tmp, &d->region, &r);
+        if (pixman_region32_not_empty(&tmp)) {
+            d->read_by_later = TRUE;
+        }
+    }
+    pixman_region32_fini(&tmp);
+    pixman_region32_fini(&r);
+}
+
+static void mark_reads(SvDisplay *display, SvSurface *surface, const SvDrawCommand *cmd)
+{
+    if (cmd->type == QXL_COPY_BITS) {
+        SpiceRect src = {cmd->src_pos.x, cmd->src_pos.y,
+                         cmd->src_pos.x + (cmd->bbox.right - cmd->bbox.left),
+                         cmd->src_pos.y + (cmd->bbox.bottom - cmd->bbox.top)};
+        mark_read(surface, &src);
+    }
+    const SvImage *images[3] = {cmd->src, cmd->mask, cmd->brush.pattern};
+    for (guint i = 0; i < 3; i++) {
+        if (images[i] != NULL && images[i]->type == SV_SOURCE_SURFACE) {
+            SvSurface *rs = surface_lookup(display, images[i]->surface_id);
+            SpiceRect all = {0, 0, G_MAXINT32, G_MAXINT32};
+            mark_read(rs, i == 0 ? &cmd->src_area : &all);
+        }
+    }
+    for (guint i = 0; i < 3; i++) {
+        if (cmd->surfaces_dest[i] >= 0) {
+            mark_read(surface_lookup(display, (uint32_t)cmd->surfaces_dest[i]),
+                      &cmd->surfaces_rects[i]);
+        }
+    }
+}
+
 gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand *cmd,
                          uint64_t *seq_out, GError **error)
 {
@@ -956,6 +1004,7 @@ gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand
         }
     }
     if (reads_surfaces) {
+        mark_reads(display, surface, cmd);
         /* Render what it reads before covered drawables can be dropped. */
         for (guint i = 0; i < n_read; i++) {
             sv_surface_flush(display, read[i]);
@@ -1046,7 +1095,9 @@ gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand
                 pending_drop(p);
                 /* The detector takes it out of its tree with the add. */
                 drawable_remove_from_tree(display, p, FALSE);
-                drawable_remove_from_pipes(display, p, TRUE);
+                if (!p->read_by_later) {
+                    drawable_remove_from_pipes(display, p, TRUE);
+                }
             }
         }
         if (!replaced) {
@@ -1085,7 +1136,7 @@ gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand
         for (guint i = 0; i < display->clients->len; i++) {
             SvDisplayClient *client = display->clients->pdata[i];
             SvPipeItem *item = sv_pipe_find_drawable(client, replaced);
-            if (item) {
+            if (item && !replaced->read_by_later) {
                 if (at_old_position && sv_pipe_find_drawable(client, c) == NULL) {
                     sv_pipe_add_drawable(client, c, item, now_ns);
                 }
@@ -1101,7 +1152,9 @@ gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand
             !pixman_region32_not_empty(&p->region)) {
             pending_drop(p);
             drawable_remove_from_tree(display, p, TRUE);
-            drawable_remove_from_pipes(display, p, FALSE);
+            if (!p->read_by_later) {
+                drawable_remove_from_pipes(display, p, FALSE);
+            }
         }
     }
     if (preds_dyn) {

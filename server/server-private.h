@@ -71,6 +71,10 @@ struct SvDrawable {
     GList pending_link;         /* pending_surface->pending */
     SvSurface *pending_surface; /* NULL when rendered or dropped */
     gboolean depends_on_surfaces;
+    /* A later drawing read its area (COPY_BITS source, surface source,
+     * dependency): a client must get it before that drawing, so it stays
+     * in the pipes even when covered (spice's shadows). */
+    gboolean read_by_later;
     GArray *links; /* SvDrawableLink: DRAW items in pipes */
     /* LZ4 size estimate of the image, computed once */
     gboolean sized_done;

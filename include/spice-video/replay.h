@@ -94,6 +94,8 @@ typedef struct SvReplaySummary {
     double latency_p50_ms;
     double latency_p95_ms;
     double psnr_mean;
+    /** Client screen against the guest's at the end (dB; INFINITY when identical). */
+    double final_psnr;
     char codec[48];
 } SvReplaySummary;
 

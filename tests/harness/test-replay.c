@@ -151,6 +151,39 @@ static void test_slow_link_reacts(void)
     g_assert_cmpfloat(slow.latency_p95_ms, <, 5000.0);
 }
 
+/* On a congested link the client still ends with the guest's screen: text
+ * scrolled with COPY_BITS, video upgraded losslessly when it stops. */
+static void test_final_screen_congested(void)
+{
+    const char *bench = g_getenv("SV_SPICE_BENCH");
+    if (bench == NULL) {
+        g_test_skip("SV_SPICE_BENCH is not set: cannot generate the mixed trace");
+        return;
+    }
+    g_autofree char *path = g_build_filename(tmpdir, "gen-mix.spice.zst", NULL);
+    const char *argv[] = {bench,        "trace", "gen", "--workload", "mix",
+                          "--duration", "5",     "-o",  path,         NULL};
+    int status = 0;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, NULL, &status, &error));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = path;
+    cfg.codec = "mjpeg";
+    cfg.net = "bw=4M,rtt=150ms,jitter=20ms";
+    cfg.deterministic = TRUE;
+    SvReplaySummary s;
+    g_assert_true(sv_replay_run(&cfg, &s, &error));
+    g_assert_no_error(error);
+    g_test_message("mix on 4 Mbit/s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                   " frames shown, %" G_GUINT64_FORMAT " dropped in the pipe, final %.2f dB",
+                   s.shown, s.frames, s.dropped_pipe, s.final_psnr);
+    g_assert_cmpuint(s.dropped_pipe + s.dropped_encoder, >, 0);
+    g_assert_true(isinf(s.final_psnr));
+}
+
 static void run_codec(const char *encoder, const char *codec)
 {
     if (!codec_available(encoder, codec)) {
@@ -278,6 +311,7 @@ int main(int argc, char **argv)
     g_test_add_func("/replay/video-lan-mjpeg", test_video_lan_mjpeg);
     g_test_add_func("/replay/deterministic-twice", test_deterministic_twice);
     g_test_add_func("/replay/slow-link-reacts", test_slow_link_reacts);
+    g_test_add_func("/replay/final-screen-congested", test_final_screen_congested);
     g_test_add_func("/replay/vp8", test_vp8);
     g_test_add_func("/replay/h264", test_h264);
     g_test_add_func("/replay/text-no-stream", test_text_no_stream);

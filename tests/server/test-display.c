@@ -1325,6 +1325,47 @@ static void test_latency(void)
     test_image_clear(&frames[1]);
 }
 
+/* A drawing that a later COPY_BITS reads stays in the pipe even when
+ * covered: the client needs it for the copy (spice's shadows). Without the
+ * copy, a covered drawing leaves the pipe. */
+static void test_copy_bits_keeps_source(void)
+{
+    for (int with_copy = 0; with_copy <= 1; with_copy++) {
+        fakes_reset();
+        Run *run = synthetic_run(SV_STREAMING_MODE_OFF);
+        SvDisplayClient *idle = run_add_client(run, "idle", CAPS_GTK, FALSE);
+        guint base = sv_display_client_pipe_length(idle);
+        SvDrawCommand src = fill_cmd(0, 0, 100, 100, QXL_EFFECT_OPAQUE);
+        draw(run, 0, &src);
+        guint expected = base + 1;
+        if (with_copy) {
+            SvDrawCommand copy = {.type = QXL_COPY_BITS,
+                                  .bbox = {200, 0, 300, 100},
+                                  .effect = QXL_EFFECT_OPAQUE,
+                                  .surfaces_dest = {-1, -1, -1},
+                                  .src_pos = {0, 0}};
+            draw(run, 10 * MS, &copy);
+            expected++;
+        }
+        g_assert_cmpuint(sv_display_client_pipe_length(idle), ==, expected);
+        /* Cover the source completely. */
+        SvDrawCommand cover = fill_cmd(0, 0, 100, 100, QXL_EFFECT_OPAQUE);
+        cover.brush.color = 0x0000ff00;
+        draw(run, 20 * MS, &cover);
+        g_assert_cmpuint(sv_display_client_pipe_length(idle), ==,
+                         with_copy ? expected + 1 : expected);
+        /* The copy shows the source's colour, not the cover's. */
+        if (with_copy) {
+            SvCanvas *screen = sv_display_get_primary(run->display);
+            const uint32_t *px = (const uint32_t *)(sv_canvas_get_const_data(screen) +
+                                                    50 * (size_t)sv_canvas_get_stride(screen));
+            g_assert_cmphex(px[250] & 0xffffff, ==, 0xff0000);
+            g_assert_cmphex(px[50] & 0xffffff, ==, 0x00ff00);
+        }
+        run_free(run);
+    }
+}
+
 /* ---- lazy rendering ------------------------------------------------------------ */
 
 typedef struct {
@@ -1428,6 +1469,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/server/display/video-stream", test_video_stream);
     g_test_add_func("/server/display/lazy-rendering", test_lazy_rendering);
+    g_test_add_func("/server/display/copy-bits-keeps-source", test_copy_bits_keeps_source);
     g_test_add_func("/server/display/text-no-stream", test_text_no_stream);
     g_test_add_func("/server/display/codec-per-client", test_codec_per_client);
     g_test_add_func("/server/display/server-drops", test_server_drops);
