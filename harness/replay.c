@@ -1105,14 +1105,6 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         goto out;
     }
     progress(r, TRUE);
-    if (g_getenv("SV_REPLAY_DEBUG")) {
-        g_printerr("end: now %" G_GINT64_FORMAT
-                   " pipe %u phase %d ready %p backlog %" G_GUINT64_FORMAT
-                   " inflight %" G_GUINT64_FORMAT "\n",
-                   r->now, r->dclient ? sv_display_client_pipe_length(r->dclient) : 0, r->phase,
-                   (void *)r->ready, sv_link_backlog_bytes(r->down, r->now),
-                   sv_link_bytes_in_flight(r->down));
-    }
 
     /* Frames still in flight at the end. */
     GHashTableIter it;
