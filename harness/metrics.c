@@ -1167,7 +1167,15 @@ static void jw_time_ms(Jw *j, const char *key, const SvMetrics *m, int64_t t_ns)
     }
 }
 
-static void jw_hist_ms(Jw *j, const char *key, const Hist *h, gboolean full)
+/* Points of the latency CDF: p0, p5, …, p100 (docs/metrics.md). */
+#define CDF_POINTS 21
+
+/*
+ * @full adds p99 and, when @cdf, "cdf_ms": the nearest-rank percentiles
+ * 0, 5, …, 100 from the same histogram, with p0 and p100 the exact minimum
+ * and maximum; null when the stage saw no frame.
+ */
+static void jw_hist_ms(Jw *j, const char *key, const Hist *h, gboolean full, gboolean cdf)
 {
     jw_inline_object(j, key);
     jw_uint(j, "count", h->n);
@@ -1178,6 +1186,23 @@ static void jw_hist_ms(Jw *j, const char *key, const Hist *h, gboolean full)
         jw_ms(j, "p99", hist_percentile(h, 990));
     }
     jw_ms(j, "max", h->n > 0 ? (double)h->max : NAN);
+    if (cdf && h->n == 0) {
+        jw_null(j, "cdf_ms");
+    } else if (cdf) {
+        jw_array(j, "cdf_ms");
+        for (unsigned k = 0; k < CDF_POINTS; k++) {
+            double v;
+            if (k == 0) {
+                v = (double)h->min;
+            } else if (k == CDF_POINTS - 1) {
+                v = (double)h->max;
+            } else {
+                v = hist_percentile(h, k * (1000 / (CDF_POINTS - 1)));
+            }
+            jw_ms(j, NULL, v);
+        }
+        jw_end_array(j);
+    }
     jw_end_object(j);
 }
 
@@ -1289,7 +1314,7 @@ static void write_encoder(Jw *j, const SvMetrics *m)
         }
     }
     jw_end_array(j);
-    jw_hist_ms(j, "encode_cpu_ms_per_frame", &m->encode_cpu, FALSE);
+    jw_hist_ms(j, "encode_cpu_ms_per_frame", &m->encode_cpu, FALSE, FALSE);
     jw_end_object(j);
 
     jw_object(j, "cpu");
@@ -1331,7 +1356,7 @@ static void write_frames(Jw *j, const SvMetrics *m)
 
     jw_object(j, "latency_ms");
     for (int i = 0; i < N_STAGES; i++) {
-        jw_hist_ms(j, stage_names[i], &m->stages[i], TRUE);
+        jw_hist_ms(j, stage_names[i], &m->stages[i], TRUE, TRUE);
     }
     int dom = dominant_stage(m);
     jw_string(j, "dominant_stage", dom >= 0 ? stage_names[dom] : NULL);
@@ -1404,8 +1429,8 @@ static void write_streams(Jw *j, const SvMetrics *m, const Matches *match)
         jw_counts(j, &s->counts);
         jw_end_object(j);
         jw_uint(j, "bytes", s->bytes);
-        jw_hist_ms(j, "end_to_end_ms", &s->e2e, TRUE);
-        jw_hist_ms(j, "encode_cpu_ms", &s->encode_cpu, FALSE);
+        jw_hist_ms(j, "end_to_end_ms", &s->e2e, TRUE, FALSE);
+        jw_hist_ms(j, "encode_cpu_ms", &s->encode_cpu, FALSE, FALSE);
         jw_double(j, "psnr_y_db_mean", s->psnr_n > 0 ? s->psnr_sum / (double)s->psnr_n : NAN, 2);
         jw_double(j, "ssim_y_mean", s->ssim_n > 0 ? s->ssim_sum / (double)s->ssim_n : NAN, 4);
         jw_array(j, "rate_control");
@@ -1440,7 +1465,7 @@ static void write_detection(Jw *j, const SvMetrics *m, const Matches *match)
     }
     jw_object(j, "detection");
     jw_uint(j, "streams_created", created);
-    jw_hist_ms(j, "time_to_detect_ms", &ttd, FALSE);
+    jw_hist_ms(j, "time_to_detect_ms", &ttd, FALSE, FALSE);
     hist_clear(&ttd);
     if (m->labels == NULL) {
         jw_null(j, "labels");

@@ -498,7 +498,29 @@ static void test_json(void)
                                  stages[i].p50);
         g_assert_true(JDOUBLE(root, "latency_ms", stages[i].stage, "p99") <=
                       JDOUBLE(root, "latency_ms", stages[i].stage, "max"));
+        /* The CDF: 21 points p0 … p100, non-decreasing, through p50, p95 and max. */
+        JsonArray *cdf =
+            json_node_get_array(jget(root, "latency_ms", stages[i].stage, "cdf_ms", NULL));
+        g_assert_cmpuint(json_array_get_length(cdf), ==, 21);
+        for (guint c = 1; c < 21; c++) {
+            g_assert_cmpfloat(json_array_get_double_element(cdf, c - 1), <=,
+                              json_array_get_double_element(cdf, c));
+        }
+        g_assert_cmpfloat(json_array_get_double_element(cdf, 10), ==,
+                          JDOUBLE(root, "latency_ms", stages[i].stage, "p50"));
+        g_assert_cmpfloat(json_array_get_double_element(cdf, 19), ==,
+                          JDOUBLE(root, "latency_ms", stages[i].stage, "p95"));
+        g_assert_cmpfloat(json_array_get_double_element(cdf, 20), ==,
+                          JDOUBLE(root, "latency_ms", stages[i].stage, "max"));
     }
+    /* Only the run's stages have a CDF. */
+    g_assert_false(json_object_has_member(json_node_get_object(jget(root, "encoder",
+                                                                    "encode_cpu_ms_per_frame",
+                                                                    NULL)),
+                                          "cdf_ms"));
+    g_assert_false(json_object_has_member(json_node_get_object(jget(root, "streams", "#0",
+                                                                    "end_to_end_ms", NULL)),
+                                          "cdf_ms"));
     g_assert_cmpstr(JSTR(root, "latency_ms", "dominant_stage"), ==, "display");
 
     /* quality */
@@ -525,6 +547,61 @@ static void test_json(void)
 
     json_node_unref(root);
     sv_metrics_free(m);
+    rm_rf(dir);
+}
+
+/* cdf_ms: p0 … p100 by 5 %, within the histogram's error of the exact
+ * nearest-rank values, exact at both ends; null for a stage without frames. */
+static void test_json_cdf(void)
+{
+    g_autofree char *dir = make_tmpdir();
+    g_autofree char *path = g_build_filename(dir, "run.json", NULL);
+    GError *error = NULL;
+    SvMetrics *m = sv_metrics_new(NULL, &error);
+    g_assert_no_error(error);
+    /* 1000 network delays 0.1, 0.2, … 100 ms, added out of order. */
+    enum {
+        N = 1000
+    };
+    g_autofree int64_t *values = g_new(int64_t, N);
+    for (int i = 0; i < N; i++) {
+        values[i] = (int64_t)((i * 7919) % N + 1) * 100 * 1000;
+        const int64_t d[6] = {0, 0, 0, values[i], 0, 0};
+        SvFrameRecord f = make_frame((uint32_t)i, 0, (int64_t)i * 1000, d);
+        sv_metrics_add_frame(m, &f);
+    }
+    sv_metrics_write_json(m, path, &error);
+    g_assert_no_error(error);
+    sv_metrics_free(m);
+    qsort(values, N, sizeof(int64_t), cmp_i64);
+
+    JsonNode *root = parse_json_file(path);
+    static const char *const stages[] = {"network", "end_to_end"};
+    for (guint s = 0; s < G_N_ELEMENTS(stages); s++) {
+        JsonArray *cdf = json_node_get_array(jget(root, "latency_ms", stages[s], "cdf_ms", NULL));
+        g_assert_cmpuint(json_array_get_length(cdf), ==, 21);
+        for (guint k = 0; k <= 20; k++) {
+            double exact = exact_rank(values, N, k * 50) / 1e6;
+            double got = json_array_get_double_element(cdf, k);
+            if (k == 0 || k == 20) {
+                g_assert_cmpfloat(got, ==, exact);
+            } else {
+                assert_within_hist_error(got, exact);
+            }
+        }
+    }
+    json_node_unref(root);
+
+    /* No frame at all: every stage's cdf_ms is null. */
+    m = sv_metrics_new(NULL, &error);
+    g_assert_no_error(error);
+    sv_metrics_write_json(m, path, &error);
+    g_assert_no_error(error);
+    sv_metrics_free(m);
+    root = parse_json_file(path);
+    g_assert_true(JNULL(root, "latency_ms", "queue", "cdf_ms"));
+    g_assert_true(JNULL(root, "latency_ms", "end_to_end", "cdf_ms"));
+    json_node_unref(root);
     rm_rf(dir);
 }
 
@@ -1209,6 +1286,7 @@ int main(int argc, char **argv)
     g_test_add_func("/metrics/drain", test_drain);
     g_test_add_func("/metrics/json", test_json);
     g_test_add_func("/metrics/json-deterministic", test_json_deterministic);
+    g_test_add_func("/metrics/json-cdf", test_json_cdf);
     g_test_add_func("/metrics/labels", test_labels);
     g_test_add_func("/metrics/csv", test_csv);
     g_test_add_func("/quality/basics", test_quality_basics);
