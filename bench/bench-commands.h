@@ -16,4 +16,16 @@ int sv_bench_trace_main(int argc, char **argv);
 int sv_bench_replay_main(int argc, char **argv);
 void sv_bench_replay_usage(FILE *out);
 
+/* `spice-bench matrix …` and `merge …` (bench/bench-matrix.c). */
+int sv_bench_matrix_main(int argc, char **argv);
+int sv_bench_merge_main(int argc, char **argv);
+
+/* `spice-bench compare …`, `rd …` and `bd-rate …` (bench/bench-compare.c). */
+int sv_bench_compare_main(int argc, char **argv);
+int sv_bench_rd_main(int argc, char **argv);
+int sv_bench_bd_rate_main(int argc, char **argv);
+
+/* `spice-bench report …` (bench/bench-report.c). */
+int sv_bench_report_main(int argc, char **argv);
+
 #endif /* SV_BENCH_COMMANDS_H */

@@ -43,6 +43,20 @@ static void print_usage(FILE *out)
           "  trace gen --workload NAME -o OUT\n"
           "                                write a synthetic labelled trace\n"
           "                                (spice-bench trace --help for details)\n"
+          "  matrix (--traces T --codecs C --nets N | FILE.json) -o DIR [--jobs N]\n"
+          "         [--shard I/N] [--repeat N] [--deterministic] [--duration S]\n"
+          "                                every combination, one JSON per run plus\n"
+          "                                DIR/index.json; resumable, shardable\n"
+          "  merge -o DIR SHARD-DIR...     join the results of matrix shards\n"
+          "  compare BASE NEW [--threshold METRIC=V] [--format table|markdown|junit|json]\n"
+          "                                per run and metric: change and verdict;\n"
+          "                                exit 1 if anything regressed\n"
+          "  rd TRACE --codecs C,... [--rates MBPS,...] [--qualities Q,...] [--json F]\n"
+          "                                rate-distortion sweep and BD-rate\n"
+          "  bd-rate A.json B.json         Bjontegaard delta rate of two RD curves\n"
+          "  report RESULTS... -o FILE.html [--compare F] [--rd F] [--bencher F]\n"
+          "         [--github-benchmark F] self-contained HTML dashboard and exports\n"
+          "                                (each command has --help)\n"
           "  help                          show this help\n"
           "\n"
           "Options:\n"
@@ -171,6 +185,24 @@ static int run(int argc, char **argv)
     if (strcmp(command, "trace") == 0) {
         return sv_bench_trace_main(argc - 1, argv + 1);
     }
+    if (strcmp(command, "matrix") == 0) {
+        return sv_bench_matrix_main(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "merge") == 0) {
+        return sv_bench_merge_main(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "compare") == 0) {
+        return sv_bench_compare_main(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "rd") == 0) {
+        return sv_bench_rd_main(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "bd-rate") == 0) {
+        return sv_bench_bd_rate_main(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "report") == 0) {
+        return sv_bench_report_main(argc - 1, argv + 1);
+    }
     if (strcmp(command, "help") == 0 || strcmp(command, "-h") == 0 ||
         strcmp(command, "--help") == 0) {
         print_usage(stdout);
@@ -187,14 +219,14 @@ static int run(int argc, char **argv)
     }
     if (command[0] != '-') {
         fprintf(stderr,
-                "spice-bench: '%s' is neither a command (list-encoders, trace, help) nor a "
-                "trace file\n",
+                "spice-bench: '%s' is neither a command (list-encoders, trace, matrix, merge, "
+                "compare, rd, bd-rate, report, help) nor a trace file\n",
                 command);
         return EXIT_USAGE;
     }
     fprintf(stderr,
             "spice-bench: unknown option '%s' (expected a trace or a command: list-encoders, "
-            "trace, help)\n",
+            "trace, matrix, merge, compare, rd, bd-rate, report, help)\n",
             command);
     return EXIT_USAGE;
 }
