@@ -1463,3 +1463,30 @@ guint sv_display_client_pipe_length(const SvDisplayClient *client)
     g_return_val_if_fail(client != NULL, 0);
     return client->pipe.length;
 }
+
+/* ---- latency policy ---------------------------------------------------------- */
+
+const char *sv_latency_policy_to_string(SvLatencyPolicy policy)
+{
+    return policy == SV_LATENCY_POLICY_INTERACTIVE ? "interactive" : "spice";
+}
+
+gboolean sv_latency_policy_from_string(const char *name, SvLatencyPolicy *policy)
+{
+    if (g_strcmp0(name, "spice") == 0) {
+        *policy = SV_LATENCY_POLICY_SPICE;
+        return TRUE;
+    }
+    if (g_strcmp0(name, "interactive") == 0) {
+        *policy = SV_LATENCY_POLICY_INTERACTIVE;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+void sv_display_client_sent(SvDisplay *display, SvDisplayClient *client, const SvMessage *message,
+                            int64_t sent_ns)
+{
+    g_return_if_fail(display != NULL && client != NULL && message != NULL);
+    /* The SPICE policy does not use it. */
+}

@@ -200,13 +200,27 @@ SV_API void sv_canvas_read(const SvCanvas *canvas, const SpiceRect *area, uint8_
  * ------------------------------------------------------------------------- */
 
 /**
- * How the display tells the mm_time latency to clients (reference 6.5).
- * SPICE: start at 400 ms, only ever raise it (MULTI_MEDIA_TIME messages);
- * with audio active, send PLAYBACK_LATENCY instead.
+ * How the display sets the clients' playback delay (docs/latency.md).
+ * SPICE (default): spice-server's behaviour (reference 6.5): the mm_time
+ * latency starts at 400 ms and only ever grows; with audio active,
+ * PLAYBACK_LATENCY messages instead.
+ * INTERACTIVE: a low-latency policy that works with a stock spice-gtk
+ * client: the latency follows what the path needs (round trip / 2 + encode
+ * time p95 + a jitter margin, corrected by the client's reported margins),
+ * lowered as well as raised; a frame waiting in the pipe is always replaced
+ * by a newer frame of its stream (counted as a server drop); queueing delay
+ * measured through sv_display_client_sent() makes the encoder back off
+ * before frames are late. With audio active it behaves as SPICE.
  */
 typedef enum {
     SV_LATENCY_POLICY_SPICE = 0,
+    SV_LATENCY_POLICY_INTERACTIVE = 1,
 } SvLatencyPolicy;
+
+/** @return "spice" or "interactive". */
+SV_API const char *sv_latency_policy_to_string(SvLatencyPolicy policy);
+/** Parses "spice" or "interactive"; FALSE for anything else. */
+SV_API gboolean sv_latency_policy_from_string(const char *name, SvLatencyPolicy *policy);
 
 /** Display settings. sv_display_config_init() gives spice-server 0.15's. */
 typedef struct SvDisplayConfig {
@@ -523,6 +537,16 @@ SV_API gboolean sv_display_client_stream_report(SvDisplay *display, SvDisplayCli
 SV_API void sv_display_client_preferred_codecs(SvDisplay *display, SvDisplayClient *client,
                                                int64_t now_ns, const uint8_t *codecs,
                                                guint n_codecs);
+
+/**
+ * The last byte of @message (as returned by sv_display_client_pop(), still
+ * valid) left for the network at @sent_ns: what a server learns when its
+ * socket write completes. Optional under the SPICE policy; the INTERACTIVE
+ * policy measures queueing delay (time from the frame's encode to this
+ * moment) with it.
+ */
+SV_API void sv_display_client_sent(SvDisplay *display, SvDisplayClient *client,
+                                   const SvMessage *message, int64_t sent_ns);
 
 /** A ping answer: the display channel's round trip is the minimum measured (6.4). */
 SV_API void sv_display_client_ping(SvDisplay *display, SvDisplayClient *client,
