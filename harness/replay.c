@@ -1022,6 +1022,7 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         return FALSE;
     }
     dc.encoder.fixed_quality = cfg->fixed_quality;
+    dc.latency_policy = cfg->latency_policy;
     dc.random_seed = (uint32_t)cfg->seed;
     r->display = sv_display_new(&dc, &local);
     if (r->display == NULL) {
@@ -1133,7 +1134,7 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         .client = cfg->client,
         .net = net_desc,
         .streaming = streaming_name(cfg->streaming),
-        .latency_policy = "spice",
+        .latency_policy = sv_latency_policy_to_string(cfg->latency_policy),
         .deterministic = cfg->deterministic,
         .seed = cfg->seed,
         .trace_duration_ns = r->trace_end_ns,

@@ -17,6 +17,7 @@
 
 #include <glib.h>
 
+#include <spice-video/server.h>
 #include <spice-video/streamdetect.h>
 #include <spice-video/sv-export.h>
 
@@ -76,6 +77,9 @@ typedef struct SvReplayConfig {
     /** `--quality Q`: MJPEG encodes every frame at JPEG quality Q (1..100),
      *  without rate control (0 = spice's rate control). */
     int fixed_quality;
+    /** `--latency-policy`: how the display sets the client's playback
+     *  delay (SPICE default, or INTERACTIVE; docs/latency.md). */
+    SvLatencyPolicy latency_policy;
 } SvReplayConfig;
 
 SV_API void sv_replay_config_init(SvReplayConfig *config);
