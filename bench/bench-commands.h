@@ -28,4 +28,7 @@ int sv_bench_bd_rate_main(int argc, char **argv);
 /* `spice-bench report …` (bench/bench-report.c). */
 int sv_bench_report_main(int argc, char **argv);
 
+int sv_bench_latency_main(int argc, char **argv);
+void sv_bench_latency_usage(FILE *out);
+
 #endif /* SV_BENCH_COMMANDS_H */

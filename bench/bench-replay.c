@@ -41,6 +41,9 @@ void sv_bench_replay_usage(FILE *out)
           "  --streaming MODE        off, all or filter (default: filter, as spice)\n"
           "  --client PRESET         spice-gtk (default: every codec with a decoder here,\n"
           "                          stream reports) or legacy (MJPEG only, no reports)\n"
+          "  --latency-policy P      spice (default: the playback delay starts at 400 ms\n"
+          "                          and only grows, as spice-server) or interactive\n"
+          "                          (follows what the path needs; docs/latency.md)\n"
           "Network:\n"
           "  --net SPEC              lan (default), wifi, wan, dsl, mobile, satellite, or\n"
           "                          bw=5M,rtt=80ms,jitter=10ms,queue=256k[,up=1M]\n"
@@ -123,11 +126,12 @@ int sv_bench_replay_main(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {
-            "--codec",       "--video-codecs", "--encoder-options", "--streaming",
-            "--client",      "--net",          "--speed",           "--seed",
-            "--json",        "--csv",          "--labels",          "--dump-frames",
-            "--dump-format", "--dump-fps",     "--duration",        "--bit-rate",
-            "--quality",
+            "--codec",       "--video-codecs", "--encoder-options",
+            "--streaming",   "--client",       "--net",
+            "--speed",       "--seed",         "--json",
+            "--csv",         "--labels",       "--dump-frames",
+            "--dump-format", "--dump-fps",     "--duration",
+            "--bit-rate",    "--quality",      "--latency-policy",
         };
         gboolean known = FALSE;
         for (guint k = 0; k < G_N_ELEMENTS(with_value); k++) {
@@ -161,6 +165,12 @@ int sv_bench_replay_main(int argc, char **argv)
             }
         } else if (strcmp(a, "--client") == 0) {
             cfg.client = v;
+        } else if (strcmp(a, "--latency-policy") == 0) {
+            if (!sv_latency_policy_from_string(v, &cfg.latency_policy)) {
+                fprintf(stderr,
+                        "spice-bench: --latency-policy: '%s', expected spice or interactive\n", v);
+                return EXIT_USAGE;
+            }
         } else if (strcmp(a, "--net") == 0) {
             cfg.net = v;
         } else if (strcmp(a, "--speed") == 0) {

@@ -190,6 +190,13 @@ static char *run_short_label(const SvBenchRun *run)
     return g_string_free(s, FALSE);
 }
 
+/* run.latency_policy; results from before it existed ran spice's. */
+static const char *run_policy(const SvBenchRun *run)
+{
+    const char *policy = string_at(run->root, "run.latency_policy");
+    return policy != NULL ? policy : "spice";
+}
+
 static double run_shown_fraction(const SvBenchRun *run)
 {
     double frames = num_at(run->root, "frames.stream_frames");
@@ -579,10 +586,28 @@ static void section_runs(GString *out, GPtrArray *runs, JsonArray *verdicts)
 {
     g_string_append(out, "<section id=\"runs\">\n<h2>Runs</h2>\n");
     static const char *const cols[] = {
-        "run",          "trace",        "codec",       "net",       "options", "repeat",
-        "encoder",      "mean bitrate", "p95 bitrate", "link used", "PSNR-Y",  "SSIM-Y",
-        "frames shown", "dropped",      "late",        "e2e p50",   "e2e p95", "dominant stage",
-        "verdicts",     "key",          NULL,
+        "run",
+        "trace",
+        "codec",
+        "net",
+        "latency policy",
+        "options",
+        "repeat",
+        "encoder",
+        "mean bitrate",
+        "p95 bitrate",
+        "link used",
+        "PSNR-Y",
+        "SSIM-Y",
+        "frames shown",
+        "dropped",
+        "late",
+        "e2e p50",
+        "e2e p95",
+        "dominant stage",
+        "verdicts",
+        "key",
+        NULL,
     };
     table_head(out, "table-runs", "One row per result", cols);
     for (guint i = 0; i < runs->len; i++) {
@@ -600,6 +625,7 @@ static void section_runs(GString *out, GPtrArray *runs, JsonArray *verdicts)
         g_string_append(out, "\">");
         esc(out, net);
         g_string_append(out, "</td>");
+        text_cell(out, run_policy(run));
         text_cell(out, run->options);
         num_cell(out, run->repeat, SV_SVG_FORMAT_NUMBER, "");
         /* The negotiated encoders, as "codec encoder" pairs. */
@@ -634,17 +660,42 @@ static void section_runs(GString *out, GPtrArray *runs, JsonArray *verdicts)
     g_string_append(out, "</section>\n");
 }
 
+/* TRUE when @runs do not all share one latency policy. */
+static gboolean policies_differ(GPtrArray *runs)
+{
+    for (guint i = 1; i < runs->len; i++) {
+        if (strcmp(run_policy(g_ptr_array_index(runs, 0)),
+                   run_policy(g_ptr_array_index(runs, i))) != 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* A series for @run, its labels naming the latency policy when @with_policy
+ * (results of both policies share a key: trace, codec, net, options). */
+static SvSvgSeries *run_series_new(const SvBenchRun *run, gboolean with_policy, int index)
+{
+    g_autofree char *label = run_label(run);
+    g_autofree char *short_label = run_short_label(run);
+    if (with_policy) {
+        g_autofree char *l = g_strdup_printf("%s, %s policy", label, run_policy(run));
+        g_autofree char *sl = g_strdup_printf("%s %s", short_label, run_policy(run));
+        return sv_svg_series_new(l, sl, index);
+    }
+    return sv_svg_series_new(label, short_label, index);
+}
+
 /* One series per first repeat of each run: @field of every window over t_s. */
 static void window_series(GPtrArray *series, GPtrArray *runs, const char *field, gboolean sum_drops)
 {
+    gboolean with_policy = policies_differ(runs);
     for (guint i = 0; i < runs->len; i++) {
         const SvBenchRun *run = g_ptr_array_index(runs, i);
         if (run->repeat > 0) {
             continue;
         }
-        g_autofree char *label = run_label(run);
-        g_autofree char *short_label = run_short_label(run);
-        SvSvgSeries *s = sv_svg_series_new(label, short_label, (int)series->len);
+        SvSvgSeries *s = run_series_new(run, with_policy, (int)series->len);
         JsonArray *w = array_at(run->root, "windows");
         for (guint k = 0; w != NULL && k < json_array_get_length(w); k++) {
             JsonNode *e = json_array_get_element(w, k);
@@ -737,6 +788,24 @@ static void section_time(GString *out, GPtrArray *runs)
         };
         sv_svg_line_chart(out, &c);
     }
+    {
+        g_autoptr(GPtrArray) series = g_ptr_array_new_with_free_func(free_series);
+        window_series(series, runs, "latency_p50_ms", FALSE);
+        SvSvgLineChart c = {
+            .id = "chart-latency-time",
+            .title = "Latency over time",
+            .desc = "Median end-to-end latency (guest draw to display) of the stream frames "
+                    "shown in each 1-second window, per run (lower is better); runs of "
+                    "different latency policies are named with their policy. Gaps are seconds "
+                    "without a shown stream frame; results without per-second latency have no "
+                    "line.",
+            .x_label = "time (s)",
+            .y_label = "latency p50 (ms)",
+            .y_zero = TRUE,
+            .series = series,
+        };
+        sv_svg_line_chart(out, &c);
+    }
     g_string_append(out, "</section>\n");
 }
 
@@ -748,6 +817,7 @@ static void section_latency(GString *out, GPtrArray *runs)
                          "most that long. Further left and steeper is better. Results without "
                          "<code>cdf_ms</code> are drawn from p50, p95, p99 and max only.</p>\n"
                          "<div class=\"charts\">\n");
+    gboolean with_policy = policies_differ(runs);
     for (guint st = 0; st < G_N_ELEMENTS(stages); st++) {
         g_autoptr(GPtrArray) series = g_ptr_array_new_with_free_func(free_series);
         guint n_points = 0;
@@ -756,9 +826,7 @@ static void section_latency(GString *out, GPtrArray *runs)
             if (run->repeat > 0) {
                 continue;
             }
-            g_autofree char *label = run_label(run);
-            g_autofree char *short_label = run_short_label(run);
-            SvSvgSeries *s = sv_svg_series_new(label, short_label, (int)series->len);
+            SvSvgSeries *s = run_series_new(run, with_policy, (int)series->len);
             s->step = TRUE;
             g_autofree char *path = g_strdup_printf("latency_ms.%s", stages[st]);
             JsonNode *lat = node_at(run->root, path);

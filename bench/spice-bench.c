@@ -54,6 +54,11 @@ static void print_usage(FILE *out)
           "  rd TRACE --codecs C,... [--rates MBPS,...] [--qualities Q,...] [--json F]\n"
           "                                rate-distortion sweep and BD-rate\n"
           "  bd-rate A.json B.json         Bjontegaard delta rate of two RD curves\n"
+          "  latency TRACE... [--codecs mjpeg,vp8,h264] [--nets lan,wan,mobile]\n"
+          "          [--deterministic] [--duration S] [--seed N] [--markdown FILE]\n"
+          "                                both latency policies (spice, interactive)\n"
+          "                                side by side: latency by stage, frames\n"
+          "                                shown, bitrate, PSNR, targets met\n"
           "  report RESULTS... -o FILE.html [--compare F] [--rd F] [--bencher F]\n"
           "         [--github-benchmark F] self-contained HTML dashboard and exports\n"
           "                                (each command has --help)\n"
@@ -200,6 +205,9 @@ static int run(int argc, char **argv)
     if (strcmp(command, "bd-rate") == 0) {
         return sv_bench_bd_rate_main(argc - 1, argv + 1);
     }
+    if (strcmp(command, "latency") == 0) {
+        return sv_bench_latency_main(argc - 1, argv + 1);
+    }
     if (strcmp(command, "report") == 0) {
         return sv_bench_report_main(argc - 1, argv + 1);
     }
@@ -220,13 +228,13 @@ static int run(int argc, char **argv)
     if (command[0] != '-') {
         fprintf(stderr,
                 "spice-bench: '%s' is neither a command (list-encoders, trace, matrix, merge, "
-                "compare, rd, bd-rate, report, help) nor a trace file\n",
+                "compare, rd, bd-rate, report, latency, help) nor a trace file\n",
                 command);
         return EXIT_USAGE;
     }
     fprintf(stderr,
             "spice-bench: unknown option '%s' (expected a trace or a command: list-encoders, "
-            "trace, matrix, merge, compare, rd, bd-rate, report, help)\n",
+            "trace, matrix, merge, compare, rd, bd-rate, report, latency, help)\n",
             command);
     return EXIT_USAGE;
 }

@@ -142,6 +142,12 @@ typedef struct {
     double quality;
 } RateSample;
 
+/* The end-to-end latency of a frame shown in window @window (by display time). */
+typedef struct {
+    int64_t window;
+    double ms;
+} LatencySample;
+
 typedef struct {
     uint64_t frames, encoded, shown, dropped_encoder, dropped_pipe, as_image, not_decoded,
         undelivered, late;
@@ -195,6 +201,7 @@ struct SvMetrics {
 
     GArray *windows; /* Window */
     int64_t first_window;
+    GArray *shown_latency; /* LatencySample, in order of arrival */
 
     gboolean have_capacity;
     int64_t capacity_t_ns;
@@ -274,6 +281,7 @@ SvMetrics *sv_metrics_new(const char *csv_path, GError **error)
     SvMetrics *m = g_new0(SvMetrics, 1);
 
     m->windows = g_array_new(FALSE, TRUE, sizeof(Window));
+    m->shown_latency = g_array_new(FALSE, FALSE, sizeof(LatencySample));
     m->streams = g_ptr_array_new_with_free_func(stream_free);
     m->psnr_min = m->ssim_min = INFINITY;
     m->psnr_max = m->ssim_max = -INFINITY;
@@ -320,6 +328,7 @@ void sv_metrics_free(SvMetrics *metrics)
     g_free(metrics->csv_path);
     g_free(metrics->csv_tmp);
     g_array_unref(metrics->windows);
+    g_array_unref(metrics->shown_latency);
     g_ptr_array_unref(metrics->streams);
     if (metrics->labels != NULL) {
         g_array_unref(metrics->labels);
@@ -569,6 +578,10 @@ void sv_metrics_add_frame(SvMetrics *metrics, const SvFrameRecord *frame)
             stage_ms[i] = (double)d / NS_PER_MS;
             if (i == STAGE_END_TO_END) {
                 hist_add(&s->e2e, d);
+                /* Windows are not created here: a display time past the
+                 * last window must not add one (it would change the rates). */
+                LatencySample ls = {window_index(metrics, at[6]), stage_ms[i]};
+                g_array_append_val(metrics->shown_latency, ls);
             }
         }
     }
@@ -1508,11 +1521,46 @@ static void write_detection(Jw *j, const SvMetrics *m, const Matches *match)
     jw_end_object(j);
 }
 
+static int compare_latency_sample(gconstpointer a, gconstpointer b)
+{
+    const LatencySample *x = a, *y = b;
+    if (x->window != y->window) {
+        return (x->window > y->window) - (x->window < y->window);
+    }
+    return (x->ms > y->ms) - (x->ms < y->ms);
+}
+
+/* Nearest-rank percentile of the sorted @v[0..n). */
+static double sorted_percentile(const LatencySample *v, guint n, unsigned permille)
+{
+    if (n == 0) {
+        return NAN;
+    }
+    uint64_t rank = MAX(((uint64_t)permille * n + 999) / 1000, 1);
+    return v[rank - 1].ms;
+}
+
 static void write_windows(Jw *j, const SvMetrics *m)
 {
+    /* Latency of the frames shown in each window, sorted by window then value. */
+    guint n_lat = m->shown_latency->len;
+    LatencySample *lat = g_memdup2(m->shown_latency->data, n_lat * sizeof(LatencySample));
+    if (n_lat > 0) {
+        qsort(lat, n_lat, sizeof(LatencySample), compare_latency_sample);
+    }
+    guint lat_pos = 0;
+
     jw_array(j, "windows");
     for (guint i = 0; i < m->windows->len; i++) {
         const Window *w = &g_array_index(m->windows, Window, i);
+        int64_t index = m->first_window + i;
+        while (lat_pos < n_lat && lat[lat_pos].window < index) {
+            lat_pos++;
+        }
+        guint lat_n = 0;
+        while (lat_pos + lat_n < n_lat && lat[lat_pos + lat_n].window == index) {
+            lat_n++;
+        }
         jw_inline_object(j, NULL);
         jw_int(j, "t_s", m->first_window + i);
         jw_uint(j, "bytes", w->bytes);
@@ -1534,9 +1582,13 @@ static void write_windows(Jw *j, const SvMetrics *m)
             jw_null(j, "bit_rate");
         }
         jw_double(j, "quality", w->has_rate ? w->quality : NAN, 3);
+        jw_uint(j, "latency_frames", lat_n);
+        jw_double(j, "latency_p50_ms", sorted_percentile(lat + lat_pos, lat_n, 500), 2);
+        jw_double(j, "latency_p95_ms", sorted_percentile(lat + lat_pos, lat_n, 950), 2);
         jw_end_object(j);
     }
     jw_end_array(j);
+    g_free(lat);
 }
 
 /* The whole report as text. */
@@ -1639,10 +1691,11 @@ void sv_metrics_print_summary(const SvMetrics *metrics, FILE *out)
     sv_metrics_get_summary(m, &sum);
     compute_rates(m, &r);
 
-    fprintf(out, "%-9s %s (net %s, client %s, streaming %s)\n", "replay",
+    fprintf(out, "%-9s %s (net %s, client %s, streaming %s, latency policy %s)\n", "replay",
             info->trace != NULL ? info->trace : "-", info->net != NULL ? info->net : "-",
             info->client != NULL ? info->client : "-",
-            info->streaming != NULL ? info->streaming : "-");
+            info->streaming != NULL ? info->streaming : "-",
+            info->latency_policy != NULL ? info->latency_policy : "spice");
 
     g_autoptr(GString) codecs = g_string_new(NULL);
     for (guint i = 0; i < m->streams->len; i++) {

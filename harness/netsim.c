@@ -802,6 +802,12 @@ gboolean sv_link_can_send(SvLink *link, int64_t now_ns)
 void sv_link_send(SvLink *link, int64_t now_ns, uint64_t bytes, gpointer payload)
 {
     g_return_if_fail(link != NULL);
+    sv_link_send_timed(link, now_ns, bytes, payload);
+}
+
+int64_t sv_link_send_timed(SvLink *link, int64_t now_ns, uint64_t bytes, gpointer payload)
+{
+    g_return_val_if_fail(link != NULL, INT64_MAX);
     /* Time runs forward: a write cannot happen before the previous one. */
     now_ns = MAX(now_ns, link->last_send_ns);
     link->last_send_ns = now_ns;
@@ -856,6 +862,7 @@ void sv_link_send(SvLink *link, int64_t now_ns, uint64_t bytes, gpointer payload
     link->stats.messages++;
     link->stats.bytes += bytes;
     link->stats.busy_ns += wire_end_ns - wire_start_ns;
+    return wire_end_ns;
 }
 
 int64_t sv_link_next_event_ns(SvLink *link, int64_t now_ns)

@@ -92,6 +92,14 @@ gboolean sv_link_can_send(SvLink *link, int64_t now_ns);
 void sv_link_send(SvLink *link, int64_t now_ns, uint64_t bytes, gpointer payload);
 
 /**
+ * sv_link_send(), and the time the message's last byte will leave the
+ * sender (enter the wire): what a server learns when its socket write
+ * completes. It is the @sent_ns that sv_link_receive() returns for this
+ * message, never after its arrival, never before @now_ns.
+ */
+int64_t sv_link_send_timed(SvLink *link, int64_t now_ns, uint64_t bytes, gpointer payload);
+
+/**
  * @return the next time something changes on the link (a message arrives
  *         or the backlog falls below the limit so the sender may write
  *         again) after @now_ns, or INT64_MAX when idle.

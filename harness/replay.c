@@ -125,6 +125,16 @@ typedef struct {
     gboolean in_pipe; /* not yet marshalled */
 } FrameState;
 
+/* A display message whose last byte goes on the wire at sent_ns: the
+ * display hears of it then (sv_display_client_sent()). The message stays
+ * valid until then: the client frees it on arrival, which is never before
+ * its wire time, and notifications due at a time are delivered before that
+ * time's arrivals. */
+typedef struct {
+    int64_t sent_ns;
+    const SvMessage *message;
+} SentNote;
+
 typedef struct {
     SvDisplay *display;
     gboolean active;
@@ -173,6 +183,7 @@ typedef struct {
     int64_t last_command_ns;
     SvMessage *ready; /* marshalled, waiting for the worker to finish it */
     int64_t ready_ns;
+    GQueue sent_notes; /* SentNote *, in order of sent_ns */
     int64_t next_ping_ns;
     guint pings_sent;
     int64_t net_test_rtt_ns[3];
@@ -598,7 +609,40 @@ static void send_ready(Replay *r)
             frame_finish(r, f, SV_FRAME_FATE_AS_IMAGE);
         }
     }
-    sv_link_send(r->down, r->now, m->wire_bytes, p);
+    int64_t sent = sv_link_send_timed(r->down, r->now, m->wire_bytes, p);
+    if (r->dclient != NULL) {
+        SentNote *note = g_new(SentNote, 1);
+        note->sent_ns = sent;
+        note->message = m;
+        /* The link is FIFO, so wire times only grow: append. */
+        g_queue_push_tail(&r->sent_notes, note);
+    }
+}
+
+static int64_t next_sent_ns(Replay *r)
+{
+    const SentNote *note = g_queue_peek_head(&r->sent_notes);
+    return note != NULL ? note->sent_ns : INT64_MAX;
+}
+
+/*
+ * Tells the display of the messages whose last byte went on the wire at
+ * @t. Outside step(): an extra step at a wire time would move the actors'
+ * work (capacity samples, ticks) and change the results of the SPICE
+ * policy, which ignores these notifications.
+ */
+static void deliver_sent(Replay *r, int64_t t)
+{
+    r->now = MAX(r->now, t);
+    SentNote *note;
+    while ((note = g_queue_peek_head(&r->sent_notes)) != NULL && note->sent_ns <= t) {
+        g_queue_pop_head(&r->sent_notes);
+        if (r->dclient != NULL) {
+            sv_display_client_sent(r->display, r->dclient, note->message,
+                                   display_ns(note->sent_ns));
+        }
+        g_free(note);
+    }
 }
 
 /* ---- the client ----------------------------------------------------------------- */
@@ -979,6 +1023,7 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     g_return_val_if_fail(cfg != NULL && cfg->trace_path != NULL, FALSE);
     Replay rr = {.cfg = cfg};
     Replay *r = &rr;
+    g_queue_init(&r->sent_notes);
     gboolean ok = FALSE;
     g_autofree char *codecs = NULL;
     g_autofree char *net_desc = NULL;
@@ -1078,6 +1123,12 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
             /* nothing */
         }
         int64_t t = next_time(r);
+        int64_t sent_t = next_sent_ns(r);
+        if (sent_t != INT64_MAX && sent_t <= t) {
+            /* Before this time's arrivals: the message is still valid. */
+            deliver_sent(r, sent_t);
+            continue;
+        }
         if (t == INT64_MAX) {
             break;
         }
@@ -1190,6 +1241,8 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     ok = TRUE;
 
 out:
+    /* Notifications not delivered: their messages are freed below. */
+    g_queue_clear_full(&r->sent_notes, g_free);
     if (r->ready != NULL) {
         sv_display_message_free(r->ready);
     }

@@ -77,6 +77,11 @@ static void client_set_latency(SvDisplay *display, SvDisplayClient *client, uint
         }
         return;
     }
+    if (sv_latency_is_interactive(display)) {
+        /* INTERACTIVE: latency.c sets the latency from the reports and
+         * the path; the encoders' estimates are not used. */
+        return;
+    }
     /* SPICE policy: the latency only grows. */
     if (latency_ms <= display->mm_time_latency_ms) {
         return;
@@ -159,6 +164,8 @@ SvAgent *sv_agent_new(SvDisplay *display, SvDisplayClient *client, guint stream_
     agent->client = client;
     agent->stream_id = stream_id;
     agent->last_source_fps = info.input_fps;
+    agent->lat_last_qdelay_ns = -1;
+    agent->lat_last_backoff_ns = INT64_MIN;
     pixman_region32_init(&agent->vis_region);
     pixman_region32_init(&agent->clip);
     if (current) {
@@ -374,10 +381,12 @@ gboolean sv_display_client_stream_report(SvDisplay *display, SvDisplayClient *cl
             agent->encoder->client_stream_report(agent->encoder, report->num_frames,
                                                  report->num_drops, report->start_frame_mm_time,
                                                  report->end_frame_mm_time,
-                                                 report->last_frame_delay, report->audio_delay);
+                                                 sv_latency_forwarded_delay(display, agent, report),
+                                                 report->audio_delay);
         }
         agent->reports_forwarded++;
         ev.text = "forwarded to the encoder";
+        sv_latency_report(display, client, agent, report);
     }
     sv_display_emit(display, &ev);
     return TRUE;
@@ -419,6 +428,18 @@ void sv_display_client_ping(SvDisplay *display, SvDisplayClient *client, int64_t
         client->min_rtt_ms = ms;
         client->have_rtt = TRUE;
     }
+    sv_latency_ping(display, client);
+}
+
+void sv_agent_notify_server_drop(SvAgent *agent)
+{
+    if (agent->encoder == NULL) {
+        return;
+    }
+    if (agent->encoder->notify_server_frame_drop) {
+        agent->encoder->notify_server_frame_drop(agent->encoder);
+    }
+    agent->server_drops++;
 }
 
 gboolean sv_display_client_get_agent(SvDisplay *display, SvDisplayClient *client, guint stream_id,

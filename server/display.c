@@ -22,6 +22,7 @@
 #define DEFAULT_MM_TIME_LATENCY_MS 400  /* MM_TIME_DELTA */
 #define DEFAULT_MAX_TREE_DRAWABLES 1000 /* spice's drawable pool (NUM_DRAWABLES) */
 #define MAX_SURFACE_SIDE 16384
+#define DEFAULT_JITTER_MARGIN_MS 20 /* INTERACTIVE policy (docs/latency.md) */
 
 G_DEFINE_QUARK(sv - display - error - quark, sv_display_error)
 
@@ -33,6 +34,7 @@ void sv_display_config_init(SvDisplayConfig *config)
         .mm_time_latency_ms = DEFAULT_MM_TIME_LATENCY_MS,
         .latency_policy = SV_LATENCY_POLICY_SPICE,
         .max_tree_drawables = DEFAULT_MAX_TREE_DRAWABLES,
+        .jitter_margin_ms = DEFAULT_JITTER_MARGIN_MS,
     };
     sv_stream_detector_config_init(&config->detector);
     /* spice reads SPICE_BIT_RATE (Mibit/s) when a stream starts (6.4). */
@@ -96,7 +98,8 @@ SvDisplay *sv_display_new(const SvDisplayConfig *config, GError **error)
     } else {
         codecs = sv_video_codecs_new_default();
     }
-    if (config->latency_policy != SV_LATENCY_POLICY_SPICE) {
+    if (config->latency_policy != SV_LATENCY_POLICY_SPICE &&
+        config->latency_policy != SV_LATENCY_POLICY_INTERACTIVE) {
         g_set_error(error, SV_DISPLAY_ERROR, SV_DISPLAY_ERROR_CONFIG, "unknown latency policy %d",
                     (int)config->latency_policy);
         return NULL;
@@ -124,6 +127,7 @@ SvDisplay *sv_display_new(const SvDisplayConfig *config, GError **error)
     display->rand = g_rand_new_with_seed(config->random_seed);
     display->superseded = g_array_new(FALSE, FALSE, sizeof(SvDrawableLink));
     display->pixel_pool = g_array_new(FALSE, FALSE, sizeof(SvPixelBuffer));
+    sv_latency_init(display);
     return display;
 }
 
@@ -661,14 +665,18 @@ static void frame_supersedes(SvDisplay *display, guint stream_id, SvDrawable *pr
             /* A later drawing reads it: it is sent, not superseded. */
             continue;
         }
-        gboolean unsent = item != NULL || (display->config.report_superseded_drops &&
-                                           was_superseded(display, prev, client));
+        /* INTERACTIVE (latest frame wins): every unsent frame superseded
+         * is a drop, whatever its pass or region (docs/latency.md). */
+        gboolean interactive = sv_latency_is_interactive(display);
+        gboolean unsent =
+            item != NULL || ((display->config.report_superseded_drops || interactive) &&
+                             was_superseded(display, prev, client));
         /* 5.7 step 1: a frame replacing a stream's drawable takes its place. */
         if (item && prev == display->replacing && display->replace_at_old_position &&
             sv_pipe_find_drawable(client, c) == NULL) {
             sv_pipe_add_drawable(client, c, item, display->now_ns);
         }
-        if (!unsent || prev->generation == c->generation) {
+        if (!unsent || (prev->generation == c->generation && !interactive)) {
             if (item) {
                 sv_pipe_remove(client, item);
             }
@@ -677,10 +685,7 @@ static void frame_supersedes(SvDisplay *display, guint stream_id, SvDrawable *pr
         SvAgent *agent = stream_id < display->max_streams ? client->agents[stream_id] : NULL;
         gboolean notified = FALSE;
         if (agent && agent->encoder) {
-            if (agent->encoder->notify_server_frame_drop) {
-                agent->encoder->notify_server_frame_drop(agent->encoder);
-            }
-            agent->server_drops++;
+            sv_agent_notify_server_drop(agent);
             notified = TRUE;
         }
         SvDisplayEvent ev = event_init(SV_DISPLAY_EVENT_SERVER_DROP, client, (int)stream_id);
@@ -1331,6 +1336,10 @@ void sv_display_set_audio_active(SvDisplay *display, int64_t now_ns, gboolean ac
         return;
     }
     display->config.audio_active = active;
+    if (sv_latency_is_interactive(display)) {
+        sv_latency_audio_changed(display, active);
+        return;
+    }
     if (!active) {
         /* mm_time comes back with the starting latency (6.5). */
         display->mm_time_latency_ms = display->config.mm_time_latency_ms;
@@ -1340,6 +1349,7 @@ void sv_display_set_audio_active(SvDisplay *display, int64_t now_ns, gboolean ac
         for (guint i = 0; i < display->clients->len; i++) {
             SvPipeItem *item = sv_pipe_item_new(ITEM_MULTI_MEDIA_TIME, now_ns);
             item->value = display->mm_time_latency_ms;
+            item->mm_time = sv_display_mm_time(display, now_ns) - display->mm_time_latency_ms;
             sv_pipe_push(display->clients->pdata[i], item);
         }
     }
@@ -1397,6 +1407,7 @@ SvDisplayClient *sv_display_add_client(SvDisplay *display, int64_t now_ns,
     client->config.name = client->name;
     client->agents = g_new0(SvAgent *, display->max_streams);
     g_queue_init(&client->pipe);
+    sv_latency_client_added(display, client);
     g_ptr_array_add(display->clients, client);
 
     /* 6.1: the surfaces, a picture of the primary, then the streams. */
@@ -1489,4 +1500,5 @@ void sv_display_client_sent(SvDisplay *display, SvDisplayClient *client, const S
 {
     g_return_if_fail(display != NULL && client != NULL && message != NULL);
     /* The SPICE policy does not use it. */
+    sv_latency_sent(display, client, message, sent_ns);
 }

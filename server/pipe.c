@@ -402,6 +402,19 @@ static SvMessageBox *marshal_drawable(SvDisplay *display, SvDisplayClient *clien
         return marshal_draw(display, item, why, SV_MSG_DRAW);
     }
 
+    if (sv_latency_skip_frame(display, client, agent)) {
+        /* INTERACTIVE: the previous frame is still on the link; this one
+         * would only wait behind it (docs/latency.md). */
+        sv_agent_notify_server_drop(agent);
+        SvDisplayEvent ev = {.type = SV_DISPLAY_EVENT_SERVER_DROP,
+                             .client = client,
+                             .stream_id = sid,
+                             .drawable_seq = d->seq,
+                             .value = 1,
+                             .text = "previous frame still on the link"};
+        sv_display_emit(display, &ev);
+        return NULL;
+    }
     const SpiceBitmap *bitmap = &d->src->image.bitmap;
     gboolean top_down = (bitmap->flags & SPICE_BITMAP_FLAGS_TOP_DOWN) != 0;
     VideoBuffer *buffer = NULL;
@@ -564,6 +577,7 @@ SvMessage *sv_display_client_pop(SvDisplay *display, SvDisplayClient *client, in
         SvMessageBox *box = marshal(display, client, item);
         sv_pipe_item_free(item);
         if (box) {
+            sv_latency_message_taken(display, client, &box->msg);
             return &box->msg;
         }
     }

@@ -26,6 +26,51 @@
 #define HIGH_START_BIT_RATE (10.0 * 1024 * 1024)
 #define LOW_START_BIT_RATE (2.5 * 1024 * 1024)
 
+/* INTERACTIVE latency policy (latency.c, docs/latency.md). */
+#define SV_LATENCY_FRAMES 32  /* frames remembered per agent */
+#define SV_LATENCY_SAMPLES 64 /* report samples remembered per display */
+#define SV_LATENCY_ENCODES 64 /* encode times remembered per display */
+
+/* A stream frame taken from a pipe. */
+typedef struct SvLatencyFrame {
+    gboolean used;
+    uint32_t stamp;         /* its mm_time */
+    uint64_t seq;           /* its drawable */
+    int64_t popped_ns;      /* when it was marshalled (encoded) */
+    uint32_t clock_id;      /* the client clock it went out under */
+    uint32_t clock_latency; /* that clock's latency, ms */
+} SvLatencyFrame;
+
+/* A setting of a client's clock: MAIN_INIT or a MULTI_MEDIA_TIME taken. The
+ * client sets its clock to server mm_time − latency when the message
+ * arrives, so the clock lags the server by latency + the message's transit
+ * (its wait on the link + the one-way delay). */
+#define SV_LATENCY_CLOCKS 8
+typedef struct SvLatencyClock {
+    uint32_t id;
+    uint32_t latency_ms;
+    uint32_t mm_time; /* the value sent */
+    int64_t value_ns; /* when the value was computed */
+    int64_t link_ns;  /* from value_ns to the last byte leaving (or to the take) */
+    gboolean known;   /* FALSE: the clock follows audio */
+} SvLatencyClock;
+
+/* What a client's report says the path needs. */
+typedef struct SvLatencySample {
+    int64_t time_ns;
+    uint32_t delay_ms; /* the frame's delay from its stamp to its arrival */
+} SvLatencySample;
+
+typedef struct SvLatencyState {
+    SvLatencySample samples[SV_LATENCY_SAMPLES];
+    guint n_samples, next_sample;
+    int64_t encode_ns[SV_LATENCY_ENCODES];
+    guint n_encodes, next_encode;
+    int64_t last_change_ns; /* last latency change, INT64_MIN: none */
+    int64_t last_late_ns;   /* last raise for a late frame, INT64_MIN: none */
+    uint64_t raises, lowerings, backoffs, link_skips;
+} SvLatencyState;
+
 typedef struct SvSurface SvSurface;
 typedef struct SvDrawable SvDrawable;
 typedef struct SvAgent SvAgent;
@@ -113,6 +158,14 @@ struct SvAgent {
     uint64_t frames_as_images;
     uint64_t reports_forwarded;
     gboolean stopped;
+    /* INTERACTIVE policy (latency.c): the stream frames taken lately, with
+     * the client clock's latency they went out under and when. */
+    SvLatencyFrame lat_frames[SV_LATENCY_FRAMES];
+    guint lat_next;
+    int64_t lat_last_qdelay_ns; /* queueing delay of the last frame sent, -1: none */
+    int64_t lat_last_backoff_ns;
+    gboolean lat_in_flight; /* a frame was taken and has not left the link */
+    uint64_t lat_in_flight_seq;
 };
 
 typedef enum {
@@ -172,6 +225,12 @@ struct SvDisplayClient {
     uint32_t min_rtt_ms;
     uint32_t max_playback_delay_ms;
     SvAgent *max_delay_agent;
+    /* INTERACTIVE policy: the settings of this client's clock, the last
+     * one taken is clocks[clock_last]. */
+    SvLatencyClock clocks[SV_LATENCY_CLOCKS];
+    guint clock_last;
+    uint32_t clock_next_id;
+    gboolean lat_sent_seen; /* the caller calls sv_display_client_sent() */
 };
 
 struct SvDisplay {
@@ -200,6 +259,7 @@ struct SvDisplay {
     GArray *pixel_pool; /* SvPixelBuffer: freed pixel buffers for reuse */
     uint8_t *lz4_buf;   /* scratch for the LZ4 size estimates */
     size_t lz4_cap;
+    SvLatencyState lat; /* INTERACTIVE policy */
 };
 
 /* ---- display.c ---- */
@@ -239,6 +299,29 @@ void sv_pipe_queue_image(SvDisplay *display, SvDisplayClient *client, SvSurface 
 void sv_drawable_size_image(SvDisplay *display, SvDrawable *drawable);
 /* LZ4 size of @size bytes at @data (timed into stats.lz4_ns). */
 uint64_t sv_display_lz4_size(SvDisplay *display, const uint8_t *data, size_t size);
+
+/* ---- latency.c (INTERACTIVE policy; all are no-ops under SPICE) ---- */
+/* TRUE when the INTERACTIVE rules own the mm_time latency (not under audio). */
+gboolean sv_latency_owns_clock(const SvDisplay *display);
+gboolean sv_latency_is_interactive(const SvDisplay *display);
+void sv_latency_init(SvDisplay *display);
+void sv_latency_client_added(SvDisplay *display, SvDisplayClient *client);
+/* @message was just taken from @client's pipe. */
+void sv_latency_message_taken(SvDisplay *display, SvDisplayClient *client,
+                              const SvMessage *message);
+/* Whether the frame of @agent at the head of the pipe is skipped (busy link). */
+gboolean sv_latency_skip_frame(SvDisplay *display, SvDisplayClient *client, SvAgent *agent);
+/* The last_frame_delay the encoder is given: the client's under SPICE. */
+int32_t sv_latency_forwarded_delay(SvDisplay *display, SvAgent *agent,
+                                   const SvStreamReport *report);
+void sv_latency_report(SvDisplay *display, SvDisplayClient *client, SvAgent *agent,
+                       const SvStreamReport *report);
+void sv_latency_ping(SvDisplay *display, SvDisplayClient *client);
+void sv_latency_audio_changed(SvDisplay *display, gboolean active);
+void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessage *message,
+                     int64_t sent_ns);
+/* Counts a server drop on @agent's encoder (notify_server_frame_drop()). */
+void sv_agent_notify_server_drop(SvAgent *agent);
 
 /* ---- test hooks ---- */
 /* Replaces the display's codec list (fake encoders in tests); @codecs is copied. */

@@ -208,9 +208,10 @@ SV_API void sv_canvas_read(const SvCanvas *canvas, const SpiceRect *area, uint8_
  * client: the latency follows what the path needs (round trip / 2 + encode
  * time p95 + a jitter margin, corrected by the client's reported margins),
  * lowered as well as raised; a frame waiting in the pipe is always replaced
- * by a newer frame of its stream (counted as a server drop); queueing delay
+ * by a newer frame of its stream (counted as a server drop), and optionally a
+ * frame is not encoded while the previous one is still on the link; queueing delay
  * measured through sv_display_client_sent() makes the encoder back off
- * before frames are late. With audio active it behaves as SPICE.
+ * before frames are late. With audio active the latency behaves as SPICE.
  */
 typedef enum {
     SV_LATENCY_POLICY_SPICE = 0,
@@ -254,6 +255,23 @@ typedef struct SvDisplayConfig {
     /** Seed of the generator of stream-report unique ids (spice: rand()),
      *  so that runs are reproducible (0 by default). */
     uint32_t random_seed;
+    /** INTERACTIVE policy: the jitter margin, ms (20): added to the path
+     *  floor, kept above the largest delay the clients' reports show when
+     *  lowering, and added to a deficit when raising (docs/latency.md). */
+    uint32_t jitter_margin_ms;
+    /** INTERACTIVE policy: the client clock's lag behind the server clock
+     *  (latency + the clock message's transit) never goes below this, ms
+     *  (0: only the path floor, round trip / 2 + encode p95 + jitter margin,
+     *  applies). */
+    uint32_t interactive_floor_ms;
+    /** INTERACTIVE policy: a stream frame reaching the head of the pipe
+     *  while the previous frame of its stream has not left the link yet
+     *  (sv_display_client_sent() not called for it) is not encoded and
+     *  counts as a server drop (FALSE by default; docs/latency.md). Active
+     *  only once the caller has called sv_display_client_sent(), which it
+     *  must then call for every message; a frame not reported within 1 s
+     *  stops blocking. */
+    gboolean interactive_skip_busy_link;
 } SvDisplayConfig;
 
 SV_API void sv_display_config_init(SvDisplayConfig *config);

@@ -384,6 +384,76 @@ else
     cat compare.err rd.err 2>/dev/null | sed 's/^/    /'
 fi
 
+# --- Latency policies: one series per policy in "latency over time" ----------
+if run 0 replay-vp8-lan-interactive "$BENCH" "$TRACE" --codec vp8 --net lan \
+    --latency-policy interactive --deterministic --duration 2 -q --json vp8-lan-interactive.json &&
+    run 0 report-policies "$BENCH" report vp8-lan.json vp8-lan-interactive.json -o policies.html; then
+    if python3 - <<'EOF'; then ok "latency over time: both policies, labelled"; else fail "latency over time chart"; fi
+import json, re, sys
+text = open("policies.html", encoding="utf-8").read()
+errors = []
+for name in ("vp8-lan.json", "vp8-lan-interactive.json"):
+    d = json.load(open(name))
+    if not any(w.get("latency_p50_ms") is not None for w in d["windows"]):
+        errors.append("%s: no window with latency_p50_ms" % name)
+m = re.search(r'<svg id="chart-latency-time".*?</svg>', text, re.S)
+if not m:
+    errors.append("no chart-latency-time")
+else:
+    svg = m.group(0)
+    drawn = len(re.findall(r'<path class="line" d="M', svg))
+    if drawn < 2:
+        errors.append("chart-latency-time: %d series drawn, expected 2" % drawn)
+    for label in ("spice policy", "interactive policy"):
+        if label not in svg:
+            errors.append("chart-latency-time: no series labelled '%s'" % label)
+for e in errors:
+    print("  " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+fi
+# One policy only: labels stay as they were (no policy named).
+if run 0 report-one-policy "$BENCH" report vp8-lan.json vp8-wan.json -o one-policy.html; then
+    if grep -q 'chart-latency-time' one-policy.html && ! grep -q 'spice policy' one-policy.html; then
+        ok "latency over time: one policy, unlabelled"
+    else
+        fail "latency over time with one policy: chart missing or policy named"
+    fi
+fi
+
+# --- spice-bench latency and --latency-policy (they feed the chart above) -----
+if run 0 latency "$BENCH" latency "$TRACE" --codecs mjpeg --nets lan --deterministic \
+    --duration 1 --markdown latency.md; then
+    if grep -q '^trace .* policy .* targets (interactive)$' latency.out &&
+        grep -q ' lan .* mjpeg .* spice ' latency.out &&
+        grep -q ' lan .* mjpeg .* interactive .* p50<=60 ' latency.out &&
+        grep -q '^1 of 1 combinations\|^0 of 1 combinations' latency.out; then
+        ok "latency: both policies side by side, targets marked"
+    else
+        fail "latency: unexpected table"
+        sed 's/^/    /' latency.out >&2
+    fi
+    if head -1 latency.md | grep -q '^# ' &&
+        grep -q "^spice-bench latency $TRACE --codecs mjpeg --nets lan --deterministic --duration 1 --markdown latency.md\$" latency.md &&
+        [ "$(grep -c '^| video-photos-640-cut | lan | mjpeg |' latency.md)" -eq 2 ] &&
+        [ ! -e latency.md.tmp ]; then
+        ok "latency --markdown: the command, then the table"
+    else
+        fail "latency --markdown"
+        sed 's/^/    /' latency.md >&2
+    fi
+fi
+bad_input latency-no-trace latency2.md "$BENCH" latency --markdown latency2.md
+bad_input latency-unknown-option latency2.md "$BENCH" latency "$TRACE" --bogus --markdown latency2.md
+bad_input latency-empty-codec latency2.md "$BENCH" latency "$TRACE" --codecs mjpeg,,vp8 \
+    --markdown latency2.md
+bad_input latency-bad-codec latency2.md "$BENCH" latency "$TRACE" --codecs mpeg9 --nets lan \
+    --markdown latency2.md
+bad_input latency-policy-unknown policy.json "$BENCH" "$TRACE" --latency-policy fast \
+    --json policy.json
+run 0 latency-help "$BENCH" latency --help && grep -q -- '--markdown' latency-help.out &&
+    ok "latency --help"
+
 # --- Bad input: exit 2, one line, no output left ----------------------------
 echo '{"hello": "world"}' >not-a-result.json
 echo 'not json' >broken.json
@@ -468,7 +538,7 @@ for line in lines:
     w, h = (int(x) for x in size.split("x"))
     if w < 200 or h < 150:
         errors.append("%s laid out at %s" % (cid, size))
-for cid in ["chart-bitrate", "chart-psnr", "chart-drops", "chart-bars",
+for cid in ["chart-bitrate", "chart-psnr", "chart-drops", "chart-bars", "chart-latency-time",
             "chart-latency-cdf-end_to_end", "chart-rd-psnr", "chart-rd-ssim"]:
     if charts.get(cid, 0) < 2:
         errors.append("%s: %s shapes with a size" % (cid, charts.get(cid)))

@@ -345,6 +345,51 @@ static void test_link_back_to_back(void)
     sv_link_free(link);
 }
 
+/* sv_link_send_timed() tells at write time the sent_ns that
+ * sv_link_receive() reports later, on a constant-rate link, with jitter and
+ * loss, and on a mahimahi trace. */
+static void check_send_timed(SvLink *link)
+{
+    int64_t expected[200];
+    for (int i = 0; i < 200; i++) {
+        int64_t now = (int64_t)(i / 4) * MS + (i % 3) * 100 * US;
+        uint64_t bytes = (uint64_t)(i % 7 == 0 ? 0 : (i % 5) * 1400 + 17);
+        expected[i] = sv_link_send_timed(link, now, bytes, GINT_TO_POINTER(i + 1));
+        g_assert_cmpint(expected[i], >=, now);
+        if (i > 0) {
+            g_assert_cmpint(expected[i], >=, expected[i - 1]);
+        }
+    }
+    for (int i = 0; i < 200; i++) {
+        int64_t arrival = 0, sent = 0;
+        gpointer got = sv_link_receive(link, INT64_MAX, &arrival, &sent);
+        g_assert_cmpint(GPOINTER_TO_INT(got), ==, i + 1);
+        g_assert_cmpint(sent, ==, expected[i]);
+        g_assert_cmpint(arrival, >=, sent);
+    }
+    sv_link_free(link);
+}
+
+static SvLink *trace_link(const char *file, const char *extra);
+
+static void test_link_send_timed(void)
+{
+    SvNetProfile p = parse_ok("bw=8M,delay=10ms");
+    SvLink *link = link_new_ok(&p, SV_LINK_DOWN, 1);
+    int a = 0;
+    /* 8 Mbit/s: 1 byte per µs; the second write waits for the first. */
+    g_assert_cmpint(sv_link_send_timed(link, 0, 1000, &a), ==, 1000 * US);
+    g_assert_cmpint(sv_link_send_timed(link, 500 * US, 3000, &a), ==, 4000 * US);
+    g_assert_cmpint(sv_link_send_timed(link, 20 * MS, 0, &a), ==, 20 * MS);
+    sv_link_free(link);
+
+    p = parse_ok("mobile,loss=0.2");
+    check_send_timed(link_new_ok(&p, SV_LINK_DOWN, 7));
+    p = parse_ok("wan");
+    check_send_timed(link_new_ok(&p, SV_LINK_UP, 3));
+    check_send_timed(trace_link("mahimahi-6mbps.trace", ""));
+}
+
 /* 1000 messages, one every ms, on mobile (20 ms jitter). */
 static void run_jitter(uint64_t seed, int64_t *arrivals, int64_t *extras)
 {
@@ -747,6 +792,7 @@ int main(int argc, char **argv)
     g_test_add_func("/netsim/profile/errors", test_profile_errors);
     g_test_add_func("/netsim/link/single", test_link_single);
     g_test_add_func("/netsim/link/back-to-back", test_link_back_to_back);
+    g_test_add_func("/netsim/link/send-timed", test_link_send_timed);
     g_test_add_func("/netsim/link/jitter", test_link_jitter);
     g_test_add_func("/netsim/link/backpressure", test_link_backpressure);
     g_test_add_func("/netsim/link/throughput", test_link_throughput);

@@ -222,6 +222,69 @@ static void test_h264(void)
     run_codec("gstreamer", "h264");
 }
 
+static void run_policy(SvLatencyPolicy policy, const char *json, SvReplaySummary *s)
+{
+    SvReplayConfig cfg;
+    sv_replay_config_init(&cfg);
+    cfg.trace_path = VIDEO;
+    cfg.codec = "mjpeg";
+    cfg.net = "lan";
+    cfg.deterministic = TRUE;
+    cfg.latency_policy = policy;
+    cfg.json_path = json;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_replay_run(&cfg, s, &error));
+    g_assert_no_error(error);
+    g_test_message("%s policy on lan: p50 %.1f ms, p95 %.1f ms, %" G_GUINT64_FORMAT
+                   " of %" G_GUINT64_FORMAT " shown, psnr %.2f dB",
+                   sv_latency_policy_to_string(policy), s->latency_p50_ms, s->latency_p95_ms,
+                   s->shown, s->frames, s->psnr_mean);
+
+    /* The report names the policy, and each second tells the latency of the
+     * frames shown in it. */
+    g_autoptr(JsonNode) root = load_json(json);
+    JsonObject *o = json_node_get_object(root);
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "run"),
+                                                  "latency_policy"),
+                    ==, sv_latency_policy_to_string(policy));
+    JsonArray *windows = json_object_get_array_member(o, "windows");
+    guint64 with_latency = 0;
+    for (guint i = 0; i < json_array_get_length(windows); i++) {
+        JsonObject *w = json_array_get_object_element(windows, i);
+        g_assert_true(json_object_has_member(w, "latency_p50_ms"));
+        guint64 n = (guint64)json_object_get_int_member(w, "latency_frames");
+        with_latency += n;
+        if (n > 0) {
+            double p50 = json_object_get_double_member(w, "latency_p50_ms");
+            double p95 = json_object_get_double_member(w, "latency_p95_ms");
+            g_assert_cmpfloat(p50, <=, p95);
+            g_assert_cmpfloat(p50, >, 0.0);
+        } else {
+            g_assert_true(JSON_NODE_HOLDS_NULL(json_object_get_member(w, "latency_p50_ms")));
+        }
+    }
+    /* Every shown frame is counted in the second it was shown (the windows
+     * span the run). */
+    g_assert_cmpuint(with_latency, ==, s->shown);
+}
+
+/*
+ * The interactive latency policy gets frames on screen sooner than
+ * spice's on the corpus video over lan: a relation between two
+ * deterministic runs, not a timing threshold.
+ */
+static void test_latency_policy_lan(void)
+{
+    g_autofree char *json_spice = g_build_filename(tmpdir, "policy-spice.json", NULL);
+    g_autofree char *json_interactive = g_build_filename(tmpdir, "policy-interactive.json", NULL);
+    SvReplaySummary spice, interactive;
+    run_policy(SV_LATENCY_POLICY_SPICE, json_spice, &spice);
+    run_policy(SV_LATENCY_POLICY_INTERACTIVE, json_interactive, &interactive);
+    g_assert_cmpuint(spice.shown, >, 0);
+    g_assert_cmpuint(interactive.shown, >, 0);
+    g_assert_cmpfloat(interactive.latency_p95_ms, <, spice.latency_p95_ms);
+}
+
 static void test_text_no_stream(void)
 {
     SvReplayConfig cfg;
@@ -314,6 +377,7 @@ int main(int argc, char **argv)
     g_test_add_func("/replay/final-screen-congested", test_final_screen_congested);
     g_test_add_func("/replay/vp8", test_vp8);
     g_test_add_func("/replay/h264", test_h264);
+    g_test_add_func("/replay/latency-policy-lan", test_latency_policy_lan);
     g_test_add_func("/replay/text-no-stream", test_text_no_stream);
     g_test_add_func("/replay/bad-input", test_bad_input);
     g_test_add_func("/replay/truncated-trace", test_truncated_trace);

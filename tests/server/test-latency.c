@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The spice-video authors */
+
+/*
+ * The INTERACTIVE latency policy (docs/latency.md): lowering and raising
+ * the mm_time latency from the clients' reports, latest-frame-wins, the
+ * queueing-delay back-off and the audio fallback, next to the SPICE
+ * policy's behaviour, with a fake encoder that counts what reaches it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <spice/qxl_dev.h>
+#include <spice-video/server.h>
+
+#include "server-private.h"
+
+#define MS INT64_C(1000000)
+#define CAPS_GTK                                                                        \
+    (SV_CAP(SPICE_DISPLAY_CAP_STREAM_REPORT) | SV_CAP(SPICE_DISPLAY_CAP_SIZED_STREAM) | \
+     SV_CAP(SPICE_DISPLAY_CAP_MULTI_CODEC) | SV_CAP(SPICE_DISPLAY_CAP_CODEC_MJPEG))
+#define SW 320
+#define SH 240
+
+/* ---- a fake encoder that counts what reaches it ------------------------------------ */
+
+typedef struct Fake {
+    VideoEncoder base;
+    guint frames;
+    guint server_drops;
+    guint reports;
+    int32_t last_delay;
+    VideoEncoderRateControlCbs cbs;
+} Fake;
+
+static void fake_buffer_free(VideoBuffer *buffer)
+{
+    g_free(buffer->data);
+    g_free(buffer);
+}
+
+static VideoEncodeResults fake_encode(VideoEncoder *encoder, uint32_t frame_mm_time,
+                                      const SpiceBitmap *bitmap, const SpiceRect *src, int top_down,
+                                      gpointer bitmap_opaque, VideoBuffer **outbuf)
+{
+    Fake *f = (Fake *)encoder;
+    f->frames++;
+    VideoBuffer *buffer = g_new0(VideoBuffer, 1);
+    buffer->size = 100;
+    buffer->data = g_malloc0(buffer->size);
+    buffer->free = fake_buffer_free;
+    *outbuf = buffer;
+    return VIDEO_ENCODER_FRAME_ENCODE_DONE;
+}
+
+static void fake_report(VideoEncoder *encoder, uint32_t num_frames, uint32_t num_drops,
+                        uint32_t start, uint32_t end, int32_t delay, uint32_t audio_delay)
+{
+    Fake *f = (Fake *)encoder;
+    f->reports++;
+    f->last_delay = delay;
+}
+
+static void fake_drop(VideoEncoder *encoder)
+{
+    ((Fake *)encoder)->server_drops++;
+}
+
+static uint64_t fake_bit_rate(VideoEncoder *encoder)
+{
+    return 1000000;
+}
+
+static void fake_stats(VideoEncoder *encoder, VideoEncoderStats *stats)
+{
+    *stats = (VideoEncoderStats){.starting_bit_rate = 1000000, .cur_bit_rate = 1000000};
+}
+
+static void fake_destroy(VideoEncoder *encoder)
+{
+    g_free(encoder);
+}
+
+static VideoEncoder *fake_new(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
+                              VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                              bitmap_unref_t bitmap_unref)
+{
+    Fake *f = g_new0(Fake, 1);
+    f->base.destroy = fake_destroy;
+    f->base.encode_frame = fake_encode;
+    f->base.client_stream_report = fake_report;
+    f->base.notify_server_frame_drop = fake_drop;
+    f->base.get_bit_rate = fake_bit_rate;
+    f->base.get_stats = fake_stats;
+    f->base.codec_type = codec_type;
+    f->cbs = *cbs;
+    return &f->base;
+}
+
+static const SvEncoderDesc fake_mjpeg = {
+    .encoder_name = "fake",
+    .codec_name = "mjpeg",
+    .codec_type = SPICE_VIDEO_CODEC_TYPE_MJPEG,
+    .cap = SPICE_DISPLAY_CAP_CODEC_MJPEG,
+    .create = fake_new,
+    .description = "fake fake:mjpeg",
+};
+
+/* ---- a display with one client ------------------------------------------------------ */
+
+typedef struct {
+    SvImage image;
+    SpiceChunks *chunks;
+    uint8_t *pixels;
+} TestImage;
+
+static void test_image_init(TestImage *t, uint32_t w, uint32_t h, uint8_t seed)
+{
+    t->pixels = g_malloc((size_t)w * h * 4);
+    for (size_t i = 0; i < (size_t)w * h * 4; i++) {
+        t->pixels[i] = (uint8_t)(i * 7 + seed);
+    }
+    t->chunks = g_malloc0(sizeof(SpiceChunks) + sizeof(SpiceChunk));
+    t->chunks->num_chunks = 1;
+    t->chunks->data_size = w * h * 4;
+    t->chunks->chunk[0] = (SpiceChunk){t->pixels, w * h * 4};
+    t->image = (SvImage){.type = SV_SOURCE_BITMAP, .width = w, .height = h};
+    t->image.bitmap = (SpiceBitmap){.format = SPICE_BITMAP_FMT_32BIT,
+                                    .flags = SPICE_BITMAP_FLAGS_TOP_DOWN,
+                                    .x = w,
+                                    .y = h,
+                                    .stride = w * 4,
+                                    .data = t->chunks};
+}
+
+static void test_image_clear(TestImage *t)
+{
+    g_free(t->pixels);
+    g_free(t->chunks);
+}
+
+typedef struct {
+    SvDisplay *display;
+    SvDisplayClient *client;
+    TestImage frames[2];
+    guint stream_id;
+    int64_t now;
+    guint n_frames;
+    /* the stamps of the stream frames taken, and the messages kept */
+    uint32_t stamps[256];
+    guint n_stamps;
+    GPtrArray *kept; /* SvMessage, STREAM_DATA taken by take_kept() */
+    guint mm_time_msgs;
+    guint playback_msgs;
+    uint32_t last_mm_latency;
+    uint32_t last_mm_time;
+    uint32_t last_playback_latency;
+    guint server_drop_events;
+    guint latency_events;
+} T;
+
+static void on_event(void *opaque, const SvDisplayEvent *event)
+{
+    T *t = opaque;
+    if (event->type == SV_DISPLAY_EVENT_SERVER_DROP) {
+        t->server_drop_events++;
+    } else if (event->type == SV_DISPLAY_EVENT_LATENCY_CHANGED) {
+        t->latency_events++;
+    }
+}
+
+static SvDrawCommand copy_cmd(const TestImage *img, int32_t x, int32_t y)
+{
+    SvDrawCommand cmd = {
+        .type = QXL_DRAW_COPY,
+        .bbox = {x, y, x + (int32_t)img->image.width, y + (int32_t)img->image.height},
+        .effect = QXL_EFFECT_OPAQUE,
+        .surfaces_dest = {-1, -1, -1},
+        .src = &img->image,
+        .src_area = {0, 0, (int32_t)img->image.width, (int32_t)img->image.height},
+        .rop_descriptor = SPICE_ROPD_OP_PUT};
+    return cmd;
+}
+
+static void note_message(T *t, SvMessage *m)
+{
+    if (m->type == SV_MSG_STREAM_DATA && t->n_stamps < G_N_ELEMENTS(t->stamps)) {
+        t->stamps[t->n_stamps++] = m->mm_time;
+    } else if (m->type == SV_MSG_MULTI_MEDIA_TIME) {
+        t->mm_time_msgs++;
+        t->last_mm_latency = m->latency_ms;
+        t->last_mm_time = m->mm_time;
+    } else if (m->type == SV_MSG_PLAYBACK_LATENCY) {
+        t->playback_msgs++;
+        t->last_playback_latency = m->latency_ms;
+    }
+}
+
+/* Takes every message now; the link sends each at once. */
+static void take_all(T *t)
+{
+    SvMessage *m;
+    while ((m = sv_display_client_pop(t->display, t->client, t->now)) != NULL) {
+        note_message(t, m);
+        sv_display_client_sent(t->display, t->client, m, t->now);
+        sv_display_message_free(m);
+    }
+}
+
+/* Takes every message now, keeping them (not sent yet). */
+static void take_kept(T *t)
+{
+    SvMessage *m;
+    while ((m = sv_display_client_pop(t->display, t->client, t->now)) != NULL) {
+        note_message(t, m);
+        g_ptr_array_add(t->kept, m);
+    }
+}
+
+static void draw_frame(T *t, gboolean new_pass)
+{
+    SvDrawCommand c = copy_cmd(&t->frames[t->n_frames++ % 2], 32, 32);
+    if (new_pass) {
+        sv_display_begin_pass(t->display);
+    }
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_display_draw(t->display, t->now, &c, NULL, &error));
+    g_assert_no_error(error);
+}
+
+static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_latency_ms,
+                     uint32_t floor_ms, gboolean pops, gboolean skip_busy_link)
+{
+    T *t = g_new0(T, 1);
+    SvDisplayConfig config;
+    sv_display_config_init(&config);
+    config.detector.mode = SV_STREAMING_MODE_ALL;
+    config.latency_policy = policy;
+    config.audio_active = audio;
+    config.mm_time_latency_ms = start_latency_ms;
+    config.interactive_floor_ms = floor_ms;
+    config.interactive_skip_busy_link = skip_busy_link;
+    config.spice_bit_rate_mbps = 0;
+    g_autoptr(GError) error = NULL;
+    t->display = sv_display_new(&config, &error);
+    g_assert_no_error(error);
+    sv_display_set_event_func(t->display, on_event, t);
+    g_autoptr(SvVideoCodecs) codecs = sv_video_codecs_new();
+    sv_video_codecs_append(codecs, &fake_mjpeg);
+    sv_display_set_codecs_for_testing(t->display, codecs);
+    t->now = 10000 * MS;
+    g_assert_true(sv_display_create_surface(t->display, t->now, 0, SW, SH,
+                                            SPICE_SURFACE_FMT_32_xRGB, TRUE, NULL, 0, &error));
+    SvClientConfig cc = {.name = "gtk", .display_caps = CAPS_GTK, .playback_latency_cap = TRUE};
+    t->client = sv_display_add_client(t->display, t->now, &cc, &error);
+    g_assert_no_error(error);
+    t->kept = g_ptr_array_new_with_free_func((GDestroyNotify)sv_display_message_free);
+    test_image_init(&t->frames[0], 128, 96, 1);
+    test_image_init(&t->frames[1], 128, 96, 9);
+    /* 21 frames at 25 fps start a stream (5.8). */
+    for (int i = 0; i < 21; i++) {
+        t->now += 40 * MS;
+        draw_frame(t, TRUE);
+        if (pops) {
+            take_all(t);
+        }
+    }
+    SvStreamDetector *sd = sv_display_get_detector(t->display);
+    gboolean found = FALSE;
+    for (guint id = 0; id < sv_stream_detector_get_config(sd)->max_streams && !found; id++) {
+        SvStreamInfo info;
+        if (sv_stream_detector_get_stream(sd, id, &info)) {
+            t->stream_id = id;
+            found = TRUE;
+        }
+    }
+    g_assert_true(found);
+    return t;
+}
+
+static T *t_new(SvLatencyPolicy policy, gboolean audio, uint32_t start_latency_ms,
+                uint32_t floor_ms, gboolean pops)
+{
+    return t_new_full(policy, audio, start_latency_ms, floor_ms, pops, FALSE);
+}
+
+static void t_free(T *t)
+{
+    g_ptr_array_free(t->kept, TRUE);
+    sv_display_free(t->display);
+    test_image_clear(&t->frames[0]);
+    test_image_clear(&t->frames[1]);
+    g_free(t);
+}
+
+static Fake *t_fake(T *t)
+{
+    return (Fake *)sv_display_client_get_encoder_for_testing(t->client, t->stream_id);
+}
+
+/* A report whose last frame is the latest one taken, with @margin_ms. */
+static void report(T *t, int32_t margin_ms, uint32_t drops)
+{
+    SvAgentInfo info;
+    g_assert_true(sv_display_client_get_agent(t->display, t->client, t->stream_id, &info));
+    g_assert_cmpuint(t->n_stamps, >, 0);
+    SvStreamReport r = {.stream_id = t->stream_id,
+                        .unique_id = info.report_id,
+                        .start_frame_mm_time = t->stamps[t->n_stamps - 1],
+                        .end_frame_mm_time = t->stamps[t->n_stamps - 1],
+                        .num_frames = 5,
+                        .num_drops = drops,
+                        .last_frame_delay = margin_ms,
+                        .audio_delay = UINT32_MAX};
+    g_autoptr(GError) error = NULL;
+    g_assert_true(sv_display_client_stream_report(t->display, t->client, t->now, &r, &error));
+    g_assert_no_error(error);
+}
+
+/* One frame 40 ms later, taken and sent at once, then a report on it. */
+static void frame_and_report(T *t, int32_t margin_ms)
+{
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_all(t);
+    report(t, margin_ms, 0);
+    take_all(t); /* a MULTI_MEDIA_TIME goes at once */
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+/* Large margins lower the latency, once per 500 ms, never below the floor,
+ * with MULTI_MEDIA_TIME queued first; a late frame raises it at once. */
+static void test_lower_and_raise(void)
+{
+    T *t = t_new(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 50, TRUE);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 400);
+    /* The encoders' own estimates do not move it. */
+    Fake *f = t_fake(t);
+    f->cbs.update_client_playback_delay(f->cbs.opaque, 650);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 400);
+
+    /* Frames need 10 ms (margin 390 at 400): two reports are not enough. */
+    frame_and_report(t, 390);
+    frame_and_report(t, 390);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 400);
+    /* The third report comes while a newer frame waits in the pipe. */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_all(t);
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    report(t, 390, 0);
+    /* max(10 + 20 jitter, floor 50) = 50 */
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 50);
+    g_assert_cmpuint(t->latency_events, ==, 1);
+    /* MULTI_MEDIA_TIME goes first, with the new value. */
+    SvMessage *m = sv_display_client_pop(t->display, t->client, t->now);
+    g_assert_nonnull(m);
+    g_assert_cmpint(m->type, ==, SV_MSG_MULTI_MEDIA_TIME);
+    g_assert_cmpuint(m->latency_ms, ==, 50);
+    g_assert_cmpuint(m->mm_time, ==, sv_display_mm_time(t->display, t->now) - 50);
+    note_message(t, m);
+    sv_display_client_sent(t->display, t->client, m, t->now);
+    sv_display_message_free(m);
+    guint frames = t->n_stamps;
+    take_all(t);
+    g_assert_cmpuint(t->n_stamps, ==, frames + 1);
+    g_assert_cmpuint(t->mm_time_msgs, ==, 1);
+
+    /* Margins still large, but not half a second after the change: nothing. */
+    frame_and_report(t, 40);
+    frame_and_report(t, 40);
+    frame_and_report(t, 40);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 50);
+    /* Later the floor (50) holds it. */
+    for (int i = 0; i < 30; i++) {
+        frame_and_report(t, 40);
+    }
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 50);
+    g_assert_cmpuint(t->latency_events, ==, 1);
+
+    /* A late frame (30 ms) raises it at once: 50 + 30 + 20. */
+    frame_and_report(t, -30);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 100);
+    g_assert_cmpuint(t->latency_events, ==, 2);
+    /* A window with drops but a positive last margin: + the jitter margin. */
+    take_all(t);
+    frame_and_report(t, 5);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 100);
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_all(t);
+    report(t, 5, 2);
+    take_all(t);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 120);
+
+    /* The encoder sees the margin it would have had at 400 ms. */
+    frame_and_report(t, 60);
+    g_assert_cmpint(f->last_delay, ==, 60 + 400 - 120);
+    t_free(t);
+}
+
+/* A lowering moves the client clock forward by at most 400 ms. */
+static void test_step_limit(void)
+{
+    T *t = t_new(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 1000, 0, TRUE);
+    for (int i = 0; i < 3; i++) {
+        frame_and_report(t, 990);
+    }
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 600);
+    g_assert_cmpuint(t->last_mm_latency, ==, 600);
+    /* Not before half a second, then the next step. */
+    for (int i = 0; i < 11; i++) {
+        frame_and_report(t, 590);
+    }
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 600);
+    for (int i = 0; i < 2; i++) {
+        frame_and_report(t, 590);
+    }
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 200);
+    t_free(t);
+}
+
+/* Latest frame wins: a frame replacing an unsent one fetched in the same
+ * pass is a server drop under INTERACTIVE, not under SPICE. */
+static guint same_pass_drops(SvLatencyPolicy policy, guint *events)
+{
+    T *t = t_new(policy, FALSE, 400, 0, FALSE);
+    Fake *f = t_fake(t);
+    guint drops = f->server_drops;
+    guint ev = t->server_drop_events;
+    /* Two frames in one pass: the first supersedes the previous frame
+     * (another pass), the second supersedes the first (same pass). */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    t->now += 1 * MS;
+    draw_frame(t, FALSE);
+    drops = f->server_drops - drops;
+    *events = t->server_drop_events - ev;
+    SvAgentInfo info;
+    g_assert_true(sv_display_client_get_agent(t->display, t->client, t->stream_id, &info));
+    g_assert_cmpuint(info.server_drops, ==, f->server_drops);
+    t_free(t);
+    return drops;
+}
+
+static void test_latest_frame_wins(void)
+{
+    guint events = 0;
+    g_assert_cmpuint(same_pass_drops(SV_LATENCY_POLICY_SPICE, &events), ==, 1);
+    g_assert_cmpuint(events, ==, 1);
+    g_assert_cmpuint(same_pass_drops(SV_LATENCY_POLICY_INTERACTIVE, &events), ==, 2);
+    g_assert_cmpuint(events, ==, 2);
+}
+
+/* Growing queueing delay above the target (one frame interval, 40 ms)
+ * notifies the encoder, at most once per 200 ms; SPICE ignores it. */
+static guint backoffs(SvLatencyPolicy policy, const int64_t *delays_ms, guint n)
+{
+    T *t = t_new(policy, FALSE, 400, 0, TRUE);
+    Fake *f = t_fake(t);
+    guint before = f->server_drops;
+    for (guint i = 0; i < n; i++) {
+        t->now += 40 * MS;
+        draw_frame(t, TRUE);
+        take_kept(t);
+        for (guint k = 0; k < t->kept->len; k++) {
+            sv_display_client_sent(t->display, t->client, t->kept->pdata[k],
+                                   t->now + delays_ms[i] * MS);
+        }
+        g_ptr_array_set_size(t->kept, 0);
+    }
+    guint n_backoffs = f->server_drops - before;
+    t_free(t);
+    return n_backoffs;
+}
+
+static void test_queueing_backoff(void)
+{
+    static const int64_t growing[] = {20, 45, 60, 80, 100, 120, 140};
+    static const int64_t shrinking[] = {140, 120, 100, 80, 60, 45, 20};
+    static const int64_t low[] = {5, 10, 15, 20, 25, 30, 35};
+    /* 45 > 40 and growing at once, then every 200 ms: frames 2 and 7. */
+    g_assert_cmpuint(backoffs(SV_LATENCY_POLICY_INTERACTIVE, growing, 7), ==, 2);
+    /* Only the jump from 0 (the frames before) to 140; none while it drains. */
+    g_assert_cmpuint(backoffs(SV_LATENCY_POLICY_INTERACTIVE, shrinking, 7), ==, 1);
+    g_assert_cmpuint(backoffs(SV_LATENCY_POLICY_INTERACTIVE, low, 7), ==, 0);
+    g_assert_cmpuint(backoffs(SV_LATENCY_POLICY_SPICE, growing, 7), ==, 0);
+}
+
+/* A frame reaching the head of the pipe while the previous one is still on
+ * the link is skipped as a server drop, once the caller reports sends. */
+static void test_skip_busy_link(void)
+{
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, TRUE);
+    Fake *f = t_fake(t);
+    guint encoded = f->frames, drops = f->server_drops, events = t->server_drop_events;
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_kept(t); /* on the link */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_kept(t); /* skipped */
+    g_assert_cmpuint(f->frames, ==, encoded + 1);
+    g_assert_cmpuint(f->server_drops, ==, drops + 1);
+    g_assert_cmpuint(t->server_drop_events, ==, events + 1);
+    for (guint k = 0; k < t->kept->len; k++) {
+        sv_display_client_sent(t->display, t->client, t->kept->pdata[k], t->now);
+    }
+    g_ptr_array_set_size(t->kept, 0);
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_kept(t); /* the link is free again */
+    g_assert_cmpuint(f->frames, ==, encoded + 2);
+    t_free(t);
+
+    /* A caller that never calls sv_display_client_sent() loses nothing. */
+    t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, FALSE, TRUE);
+    f = t_fake(t);
+    take_kept(t);
+    encoded = f->frames;
+    for (int i = 0; i < 3; i++) {
+        t->now += 40 * MS;
+        draw_frame(t, TRUE);
+        take_kept(t);
+    }
+    g_assert_cmpuint(f->frames, ==, encoded + 3);
+    t_free(t);
+}
+
+/* With audio, INTERACTIVE behaves as SPICE: playback delays go out as
+ * PLAYBACK_LATENCY, reports lower nothing; when audio stops the latency
+ * starts again at 400 ms with a proper MULTI_MEDIA_TIME. */
+static void test_audio_fallback(void)
+{
+    for (int p = 0; p < 2; p++) {
+        SvLatencyPolicy policy = p ? SV_LATENCY_POLICY_INTERACTIVE : SV_LATENCY_POLICY_SPICE;
+        T *t = t_new(policy, TRUE, 400, 0, TRUE);
+        Fake *f = t_fake(t);
+        f->cbs.update_client_playback_delay(f->cbs.opaque, 650);
+        take_all(t);
+        g_assert_cmpuint(t->playback_msgs, ==, 1);
+        g_assert_cmpuint(t->last_playback_latency, ==, 650);
+        for (int i = 0; i < 30; i++) {
+            frame_and_report(t, 390);
+        }
+        g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 400);
+        g_assert_cmpuint(t->mm_time_msgs, ==, 0);
+        g_assert_cmpuint(t->latency_events, ==, 0);
+        g_assert_cmpint(f->last_delay, ==, 390); /* forwarded as it came */
+        sv_display_set_audio_active(t->display, t->now, FALSE);
+        take_all(t);
+        g_assert_cmpuint(t->mm_time_msgs, ==, 1);
+        g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 400);
+        /* Both policies resend the clock as now − 400 ms (6.5), not 0. */
+        g_assert_cmpuint(t->last_mm_time, ==, sv_display_mm_time(t->display, t->now) - 400);
+        if (policy == SV_LATENCY_POLICY_INTERACTIVE) {
+            /* …and the reports lower it again, half a second later. */
+            for (int i = 0; i < 30; i++) {
+                frame_and_report(t, 390);
+            }
+            g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), <, 400);
+        }
+        t_free(t);
+    }
+}
+
+/* The policy names and the configuration check. */
+static void test_names(void)
+{
+    SvLatencyPolicy policy;
+    g_assert_true(sv_latency_policy_from_string("interactive", &policy));
+    g_assert_cmpint(policy, ==, SV_LATENCY_POLICY_INTERACTIVE);
+    g_assert_cmpstr(sv_latency_policy_to_string(policy), ==, "interactive");
+    g_assert_false(sv_latency_policy_from_string("fast", &policy));
+    SvDisplayConfig config;
+    sv_display_config_init(&config);
+    g_assert_cmpint(config.latency_policy, ==, SV_LATENCY_POLICY_SPICE);
+    g_assert_cmpuint(config.jitter_margin_ms, ==, 20);
+    config.latency_policy = (SvLatencyPolicy)7;
+    g_autoptr(GError) error = NULL;
+    g_assert_null(sv_display_new(&config, &error));
+    g_assert_error(error, SV_DISPLAY_ERROR, SV_DISPLAY_ERROR_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/server/latency/names", test_names);
+    g_test_add_func("/server/latency/lower-and-raise", test_lower_and_raise);
+    g_test_add_func("/server/latency/step-limit", test_step_limit);
+    g_test_add_func("/server/latency/latest-frame-wins", test_latest_frame_wins);
+    g_test_add_func("/server/latency/queueing-backoff", test_queueing_backoff);
+    g_test_add_func("/server/latency/skip-busy-link", test_skip_busy_link);
+    g_test_add_func("/server/latency/audio-fallback", test_audio_fallback);
+    return g_test_run();
+}
