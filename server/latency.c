@@ -24,8 +24,9 @@
 #define MAX_LOWER_STEP_MS 400
 /* Lowering looks at the delays the reports of this window show… */
 #define LOWER_WINDOW_MS 1000
-/* …and needs at least this many reports in it. */
-#define LOWER_MIN_REPORTS 3
+/* …and needs at least this many reports in it: one, so that a stream
+ * lowers the latency after its first 5 frames (short clips benefit too). */
+#define LOWER_MIN_REPORTS 1
 /* At most one lowering step per this (after any change). */
 #define LOWER_INTERVAL_MS 500
 /* No lowering for this long after a raise for a late frame. */
