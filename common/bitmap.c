@@ -96,3 +96,27 @@ gboolean sv_bitmap_has_src_data(const SpiceBitmap *bitmap, const SpiceRect *src,
         (first_line + lines - 1) * bitmap->stride + (uint64_t)src->right * bytes_per_pixel;
     return end <= total;
 }
+
+uint32_t sv_bitmap_format_bits(uint32_t format)
+{
+    switch (format) {
+    case SPICE_BITMAP_FMT_1BIT_LE:
+    case SPICE_BITMAP_FMT_1BIT_BE:
+        return 1;
+    case SPICE_BITMAP_FMT_4BIT_LE:
+    case SPICE_BITMAP_FMT_4BIT_BE:
+        return 4;
+    case SPICE_BITMAP_FMT_8BIT:
+    case SPICE_BITMAP_FMT_8BIT_A:
+        return 8;
+    case SPICE_BITMAP_FMT_16BIT:
+        return 16;
+    case SPICE_BITMAP_FMT_24BIT:
+        return 24;
+    case SPICE_BITMAP_FMT_32BIT:
+    case SPICE_BITMAP_FMT_RGBA:
+        return 32;
+    default:
+        return 0;
+    }
+}

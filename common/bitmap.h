@@ -59,4 +59,7 @@ uint64_t sv_bitmap_first_line(const SpiceBitmap *bitmap, const SpiceRect *src, i
 gboolean sv_bitmap_has_src_data(const SpiceBitmap *bitmap, const SpiceRect *src,
                                 uint32_t bytes_per_pixel, uint64_t first_line);
 
+/* @return the bits per pixel of SpiceBitmapFmt @format (1 … 32), 0 if unknown. */
+uint32_t sv_bitmap_format_bits(uint32_t format);
+
 #endif /* SV_COMMON_BITMAP_H */

@@ -14,6 +14,8 @@
 #include <spice/enums.h>
 #include <spice/qxl_dev.h>
 
+#include "bitmap.h"
+
 /* One image slot: a drawable refers to at most three images. */
 typedef struct {
     SvImage image;
@@ -65,31 +67,6 @@ static SvPoint point_from_trace(const SvTracePoint *p)
     return (SvPoint){.x = p->x, .y = p->y};
 }
 
-/* Bytes per pixel × 8 of the bitmap formats, 0 for unknown ones. */
-static guint bitmap_bpp(uint32_t format)
-{
-    switch (format) {
-    case SPICE_BITMAP_FMT_1BIT_LE:
-    case SPICE_BITMAP_FMT_1BIT_BE:
-        return 1;
-    case SPICE_BITMAP_FMT_4BIT_LE:
-    case SPICE_BITMAP_FMT_4BIT_BE:
-        return 4;
-    case SPICE_BITMAP_FMT_8BIT:
-    case SPICE_BITMAP_FMT_8BIT_A:
-        return 8;
-    case SPICE_BITMAP_FMT_16BIT:
-        return 16;
-    case SPICE_BITMAP_FMT_24BIT:
-        return 24;
-    case SPICE_BITMAP_FMT_32BIT:
-    case SPICE_BITMAP_FMT_RGBA:
-        return 32;
-    default:
-        return 0;
-    }
-}
-
 static gboolean convert_image(ImageSlot *slot, const SvTraceImage *in, const char *what,
                               GError **error)
 {
@@ -118,7 +95,7 @@ static gboolean convert_image(ImageSlot *slot, const SvTraceImage *in, const cha
         return TRUE;
     }
 
-    guint bpp = bitmap_bpp(in->bitmap_format);
+    guint bpp = sv_bitmap_format_bits(in->bitmap_format);
     if (bpp == 0) {
         g_set_error(error, SV_DISPLAY_ERROR, SV_DISPLAY_ERROR_INVALID_COMMAND,
                     "%s bitmap has format %u, expected a SpiceBitmapFmt from 1 to 10", what,

@@ -287,30 +287,6 @@ static inline int64_t rect_height(const SpiceRect *r)
  * Bitmaps
  * ------------------------------------------------------------------------- */
 
-static uint32_t bitmap_bits_per_pixel(uint32_t format)
-{
-    switch (format) {
-    case SPICE_BITMAP_FMT_1BIT_LE:
-    case SPICE_BITMAP_FMT_1BIT_BE:
-        return 1;
-    case SPICE_BITMAP_FMT_4BIT_LE:
-    case SPICE_BITMAP_FMT_4BIT_BE:
-        return 4;
-    case SPICE_BITMAP_FMT_8BIT:
-    case SPICE_BITMAP_FMT_8BIT_A:
-        return 8;
-    case SPICE_BITMAP_FMT_16BIT:
-        return 16;
-    case SPICE_BITMAP_FMT_24BIT:
-        return 24;
-    case SPICE_BITMAP_FMT_32BIT:
-    case SPICE_BITMAP_FMT_RGBA:
-        return 32;
-    default:
-        return 0;
-    }
-}
-
 /* Bytes holding pixels 0..@x-1 of a line. */
 static inline uint64_t line_bytes(uint32_t bpp, uint64_t x)
 {
@@ -458,7 +434,7 @@ typedef enum {
 static gboolean source_from_bitmap(const SpiceBitmap *bitmap, const SpiceRect *area,
                                    AlphaMode alpha, CanvasSource *src)
 {
-    uint32_t bpp = bitmap_bits_per_pixel(bitmap->format);
+    uint32_t bpp = sv_bitmap_format_bits(bitmap->format);
     SpiceRect whole = {0, 0, (int32_t)MIN(bitmap->x, (uint32_t)INT32_MAX),
                        (int32_t)MIN(bitmap->y, (uint32_t)INT32_MAX)};
 
@@ -983,7 +959,7 @@ static gboolean copy_bitmap_in_bands(DrawContext *ctx)
     }
     const SpiceBitmap *bitmap = &cmd->src->bitmap;
     pixman_format_code_t format = bitmap_direct_format(bitmap->format, FALSE);
-    uint32_t bpp = bitmap_bits_per_pixel(bitmap->format);
+    uint32_t bpp = sv_bitmap_format_bits(bitmap->format);
     if (format == 0 || bitmap->data == NULL || bitmap->stride % 4 != 0 ||
         bitmap->stride > INT32_MAX || bitmap->x > CANVAS_MAX_FIXED_SIDE ||
         bitmap->y > CANVAS_MAX_FIXED_SIDE || !sv_bitmap_src_is_valid(bitmap, area, INT32_MAX)) {

@@ -15,6 +15,7 @@
 #include <spice-video/server.h>
 
 #include "server-private.h"
+#include "server-test-utils.h"
 
 #define MS INT64_C(1000000)
 #define CAPS_GTK                                                                        \
@@ -23,122 +24,7 @@
 #define SW 320
 #define SH 240
 
-/* ---- a fake encoder that counts what reaches it ------------------------------------ */
-
-typedef struct Fake {
-    VideoEncoder base;
-    guint frames;
-    guint server_drops;
-    guint reports;
-    int32_t last_delay;
-    VideoEncoderRateControlCbs cbs;
-} Fake;
-
-static void fake_buffer_free(VideoBuffer *buffer)
-{
-    g_free(buffer->data);
-    g_free(buffer);
-}
-
-static VideoEncodeResults fake_encode(VideoEncoder *encoder, uint32_t frame_mm_time,
-                                      const SpiceBitmap *bitmap, const SpiceRect *src, int top_down,
-                                      gpointer bitmap_opaque, VideoBuffer **outbuf)
-{
-    Fake *f = (Fake *)encoder;
-    f->frames++;
-    VideoBuffer *buffer = g_new0(VideoBuffer, 1);
-    buffer->size = 100;
-    buffer->data = g_malloc0(buffer->size);
-    buffer->free = fake_buffer_free;
-    *outbuf = buffer;
-    return VIDEO_ENCODER_FRAME_ENCODE_DONE;
-}
-
-static void fake_report(VideoEncoder *encoder, uint32_t num_frames, uint32_t num_drops,
-                        uint32_t start, uint32_t end, int32_t delay, uint32_t audio_delay)
-{
-    Fake *f = (Fake *)encoder;
-    f->reports++;
-    f->last_delay = delay;
-}
-
-static void fake_drop(VideoEncoder *encoder)
-{
-    ((Fake *)encoder)->server_drops++;
-}
-
-static uint64_t fake_bit_rate(VideoEncoder *encoder)
-{
-    return 1000000;
-}
-
-static void fake_stats(VideoEncoder *encoder, VideoEncoderStats *stats)
-{
-    *stats = (VideoEncoderStats){.starting_bit_rate = 1000000, .cur_bit_rate = 1000000};
-}
-
-static void fake_destroy(VideoEncoder *encoder)
-{
-    g_free(encoder);
-}
-
-static VideoEncoder *fake_new(SpiceVideoCodecType codec_type, uint64_t starting_bit_rate,
-                              VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
-                              bitmap_unref_t bitmap_unref)
-{
-    Fake *f = g_new0(Fake, 1);
-    f->base.destroy = fake_destroy;
-    f->base.encode_frame = fake_encode;
-    f->base.client_stream_report = fake_report;
-    f->base.notify_server_frame_drop = fake_drop;
-    f->base.get_bit_rate = fake_bit_rate;
-    f->base.get_stats = fake_stats;
-    f->base.codec_type = codec_type;
-    f->cbs = *cbs;
-    return &f->base;
-}
-
-static const SvEncoderDesc fake_mjpeg = {
-    .encoder_name = "fake",
-    .codec_name = "mjpeg",
-    .codec_type = SPICE_VIDEO_CODEC_TYPE_MJPEG,
-    .cap = SPICE_DISPLAY_CAP_CODEC_MJPEG,
-    .create = fake_new,
-    .description = "fake fake:mjpeg",
-};
-
 /* ---- a display with one client ------------------------------------------------------ */
-
-typedef struct {
-    SvImage image;
-    SpiceChunks *chunks;
-    uint8_t *pixels;
-} TestImage;
-
-static void test_image_init(TestImage *t, uint32_t w, uint32_t h, uint8_t seed)
-{
-    t->pixels = g_malloc((size_t)w * h * 4);
-    for (size_t i = 0; i < (size_t)w * h * 4; i++) {
-        t->pixels[i] = (uint8_t)(i * 7 + seed);
-    }
-    t->chunks = g_malloc0(sizeof(SpiceChunks) + sizeof(SpiceChunk));
-    t->chunks->num_chunks = 1;
-    t->chunks->data_size = w * h * 4;
-    t->chunks->chunk[0] = (SpiceChunk){t->pixels, w * h * 4};
-    t->image = (SvImage){.type = SV_SOURCE_BITMAP, .width = w, .height = h};
-    t->image.bitmap = (SpiceBitmap){.format = SPICE_BITMAP_FMT_32BIT,
-                                    .flags = SPICE_BITMAP_FLAGS_TOP_DOWN,
-                                    .x = w,
-                                    .y = h,
-                                    .stride = w * 4,
-                                    .data = t->chunks};
-}
-
-static void test_image_clear(TestImage *t)
-{
-    g_free(t->pixels);
-    g_free(t->chunks);
-}
 
 typedef struct {
     SvDisplay *display;
