@@ -1079,6 +1079,14 @@ VideoEncoder *sv_frame_encoder_new(const SvCodecBackendClass *klass,
         g_debug("frame encoder: %s options refused: %s", klass->name, error->message);
         return NULL;
     }
+    if (config != NULL && config->max_threads > 0) {
+        for (guint i = 0; options_table != NULL && options_table[i].name != NULL; i++) {
+            if (g_str_equal(options_table[i].name, "threads") &&
+                (values[i] == 0 || values[i] > config->max_threads)) {
+                values[i] = config->max_threads; /* 0 is "auto" */
+            }
+        }
+    }
     void *backend = klass->create(codec_type, values, &error);
     if (backend == NULL) {
         g_debug("frame encoder: %s cannot encode codec %d: %s", klass->name, codec_type,

@@ -1067,6 +1067,10 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
         return FALSE;
     }
     dc.encoder.fixed_quality = cfg->fixed_quality;
+    if (cfg->deterministic) {
+        /* Multi-threaded x264 varies its output from run to run. */
+        dc.encoder.max_threads = 1;
+    }
     dc.latency_policy = cfg->latency_policy;
     dc.random_seed = (uint32_t)cfg->seed;
     r->display = sv_display_new(&dc, &local);

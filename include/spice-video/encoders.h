@@ -91,6 +91,11 @@ typedef struct SvEncoderConfig {
     /** Longest time encode_frame() may wait for an encoder's output, ns;
      *  0 means 1 s. spice-server waits forever (reference 4.3). */
     int64_t encode_timeout_ns;
+    /** > 0: encoders with a `threads` option use at most this many threads
+     *  (their `auto` default included). 1 makes multi-threaded encoders
+     *  (x264) produce the same bytes on every run, as deterministic replays
+     *  need. 0: no limit. */
+    int max_threads;
 } SvEncoderConfig;
 
 /**

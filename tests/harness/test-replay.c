@@ -184,6 +184,42 @@ static void test_final_screen_congested(void)
     g_assert_true(isinf(s.final_psnr));
 }
 
+/* Multi-threaded x264 gives different bytes from run to run; deterministic
+ * replays limit encoders to one thread, so a congested H.264 run repeats. */
+static void test_deterministic_threads(void)
+{
+    const char *trace = generated_video();
+    if (trace == NULL) {
+        g_test_skip("SV_SPICE_BENCH is not set: cannot generate the 10 s video trace");
+        return;
+    }
+    if (!codec_available("x264", "h264")) {
+        g_test_skip("x264:h264 is not available here");
+        return;
+    }
+    g_autofree char *a = g_build_filename(tmpdir, "thr-a.json", NULL);
+    g_autofree char *b = g_build_filename(tmpdir, "thr-b.json", NULL);
+    const char *paths[2] = {a, b};
+    for (guint i = 0; i < 2; i++) {
+        SvReplayConfig cfg;
+        sv_replay_config_init(&cfg);
+        cfg.trace_path = trace;
+        cfg.video_codecs = "x264:h264";
+        cfg.net = "mobile";
+        cfg.deterministic = TRUE;
+        cfg.max_duration_ns = 5 * INT64_C(1000000000);
+        cfg.json_path = paths[i];
+        g_autoptr(GError) error = NULL;
+        g_assert_true(sv_replay_run(&cfg, NULL, &error));
+    }
+    g_autofree char *ca = NULL, *cb = NULL;
+    gsize la, lb;
+    g_assert_true(g_file_get_contents(a, &ca, &la, NULL));
+    g_assert_true(g_file_get_contents(b, &cb, &lb, NULL));
+    g_assert_cmpuint(la, ==, lb);
+    g_assert_true(memcmp(ca, cb, la) == 0);
+}
+
 static void run_codec(const char *encoder, const char *codec)
 {
     if (!codec_available(encoder, codec)) {
@@ -374,6 +410,7 @@ int main(int argc, char **argv)
     g_test_add_func("/replay/video-lan-mjpeg", test_video_lan_mjpeg);
     g_test_add_func("/replay/deterministic-twice", test_deterministic_twice);
     g_test_add_func("/replay/slow-link-reacts", test_slow_link_reacts);
+    g_test_add_func("/replay/deterministic-threads", test_deterministic_threads);
     g_test_add_func("/replay/final-screen-congested", test_final_screen_congested);
     g_test_add_func("/replay/vp8", test_vp8);
     g_test_add_func("/replay/h264", test_h264);
