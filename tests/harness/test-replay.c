@@ -99,25 +99,33 @@ static void test_deterministic_twice(void)
     assert_runs_identical(&cfg, "det");
 }
 
-/* A 10 s synthetic video (spice-bench trace gen), made once. */
-static const char *generated_video(void)
+/* Writes TMPDIR/@name with `spice-bench trace gen --workload @workload
+ * --duration @seconds`; NULL when SV_SPICE_BENCH is not set.
+ * Ownership: caller, g_free(). */
+static char *generate_trace(const char *workload, const char *seconds, const char *name)
 {
-    static char *path;
-    if (path != NULL) {
-        return path;
-    }
     const char *bench = g_getenv("SV_SPICE_BENCH");
     if (bench == NULL) {
         return NULL;
     }
-    path = g_build_filename(tmpdir, "gen-video.spice.zst", NULL);
-    const char *argv[] = {bench,        "trace", "gen", "--workload", "video",
-                          "--duration", "10",    "-o",  path,         NULL};
+    char *path = g_build_filename(tmpdir, name, NULL);
+    const char *argv[] = {bench,        "trace", "gen", "--workload", workload,
+                          "--duration", seconds, "-o",  path,         NULL};
     int status = 0;
     g_autoptr(GError) error = NULL;
     g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
                                NULL, NULL, &status, &error));
     g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return path;
+}
+
+/* A 10 s synthetic video, made once. */
+static const char *generated_video(void)
+{
+    static char *path;
+    if (path == NULL) {
+        path = generate_trace("video", "10", "gen-video.spice.zst");
+    }
     return path;
 }
 
@@ -163,19 +171,12 @@ static void test_slow_link_reacts(void)
  * scrolled with COPY_BITS, video upgraded losslessly when it stops. */
 static void test_final_screen_congested(void)
 {
-    const char *bench = g_getenv("SV_SPICE_BENCH");
-    if (bench == NULL) {
+    g_autofree char *path = generate_trace("mix", "5", "gen-mix.spice.zst");
+    if (path == NULL) {
         g_test_skip("SV_SPICE_BENCH is not set: cannot generate the mixed trace");
         return;
     }
-    g_autofree char *path = g_build_filename(tmpdir, "gen-mix.spice.zst", NULL);
-    const char *argv[] = {bench,        "trace", "gen", "--workload", "mix",
-                          "--duration", "5",     "-o",  path,         NULL};
-    int status = 0;
     g_autoptr(GError) error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, NULL, &status, &error));
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
     SvReplayConfig cfg;
     sv_replay_config_init(&cfg);
     cfg.trace_path = path;
