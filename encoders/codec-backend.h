@@ -97,4 +97,18 @@ struct SvCodecBackendClass {
  */
 VideoBuffer *sv_backend_buffer_new(size_t size);
 
+/*
+ * The creation check of a backend (its library opened once at a small size,
+ * as spice's throw-away pipeline) costs milliseconds; its success is
+ * remembered per process for each backend, codec and option values.
+ * sv_backend_check_known() says whether an earlier check with the same
+ * @options (@n_options values) passed; never while a fault point is armed,
+ * so fault tests always reach the library. sv_backend_check_passed()
+ * records a success. Thread: any. Defined in frame-encoder.c.
+ */
+gboolean sv_backend_check_known(const char *backend, SpiceVideoCodecType codec, const int *options,
+                                unsigned n_options);
+void sv_backend_check_passed(const char *backend, SpiceVideoCodecType codec, const int *options,
+                             unsigned n_options);
+
 #endif /* SV_ENCODERS_CODEC_BACKEND_H */

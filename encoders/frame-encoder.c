@@ -22,6 +22,8 @@
 
 #include "bitmap.h"
 #include "clock.h"
+#include "factory-error.h"
+#include "fault.h"
 #include "frame-encoder.h"
 #include "rate-callbacks.h"
 
@@ -570,7 +572,7 @@ static gboolean ensure_buffer(uint8_t **buffer, size_t *allocated, size_t needed
     if (*allocated >= needed) {
         return TRUE;
     }
-    uint8_t *grown = g_try_realloc(*buffer, needed);
+    uint8_t *grown = sv_fault_hit("frame.convert") ? NULL : g_try_realloc(*buffer, needed);
     if (grown == NULL) {
         return FALSE;
     }
@@ -1045,11 +1047,56 @@ static void backend_buffer_free(VideoBuffer *buffer)
     free(buffer);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Creation checks that passed                                              */
+
+static GMutex checks_lock;
+static GHashTable *checks_passed; /* "backend/codec/o1,o2,..." -> itself */
+
+static char *check_key(const char *backend, SpiceVideoCodecType codec, const int *options,
+                       unsigned n_options)
+{
+    GString *key = g_string_new(NULL);
+
+    g_string_printf(key, "%s/%d/", backend, (int)codec);
+    for (unsigned i = 0; i < n_options; i++) {
+        g_string_append_printf(key, "%d,", options[i]);
+    }
+    return g_string_free(key, FALSE);
+}
+
+gboolean sv_backend_check_known(const char *backend, SpiceVideoCodecType codec, const int *options,
+                                unsigned n_options)
+{
+    if (sv_fault_any_armed()) {
+        return FALSE;
+    }
+    g_autofree char *key = check_key(backend, codec, options, n_options);
+    g_mutex_lock(&checks_lock);
+    gboolean known = checks_passed != NULL && g_hash_table_contains(checks_passed, key);
+    g_mutex_unlock(&checks_lock);
+    return known;
+}
+
+void sv_backend_check_passed(const char *backend, SpiceVideoCodecType codec, const int *options,
+                             unsigned n_options)
+{
+    char *key = check_key(backend, codec, options, n_options);
+
+    g_mutex_lock(&checks_lock);
+    if (checks_passed == NULL) {
+        checks_passed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    }
+    g_hash_table_add(checks_passed, key);
+    g_mutex_unlock(&checks_lock);
+}
+
 VideoBuffer *sv_backend_buffer_new(size_t size)
 {
     BackendBuffer *buffer;
 
-    if (size == 0 || size > UINT32_MAX || (buffer = malloc(sizeof(*buffer) + size)) == NULL) {
+    if (size == 0 || size > UINT32_MAX || sv_fault_hit("frame.output") ||
+        (buffer = malloc(sizeof(*buffer) + size)) == NULL) {
         return NULL;
     }
     buffer->base.data = buffer->data;
@@ -1072,11 +1119,13 @@ VideoEncoder *sv_frame_encoder_new(const SvCodecBackendClass *klass,
                          NULL);
 #if !SV_HAVE_LIBYUV
     g_debug("frame encoder: %s refused: built without libyuv", klass->name);
+    sv_factory_error_set("%s: built without libyuv", klass->name);
     return NULL;
 #endif
     if (!sv_encoder_options_parse(options_table, config != NULL ? config->options : NULL, values,
                                   &error)) {
         g_debug("frame encoder: %s options refused: %s", klass->name, error->message);
+        sv_factory_error_set("%s", error->message);
         return NULL;
     }
     if (config != NULL && config->max_threads > 0) {
@@ -1091,6 +1140,7 @@ VideoEncoder *sv_frame_encoder_new(const SvCodecBackendClass *klass,
     if (backend == NULL) {
         g_debug("frame encoder: %s cannot encode codec %d: %s", klass->name, codec_type,
                 error != NULL ? error->message : "no reason given");
+        sv_factory_error_set("%s", error != NULL ? error->message : "no reason given");
         return NULL;
     }
 

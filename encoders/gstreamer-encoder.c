@@ -29,6 +29,7 @@
 #include <gst/video/video.h>
 #endif
 
+#include "fault.h"
 #include "frame-encoder.h"
 #include "gstreamer-encoder.h"
 
@@ -461,6 +462,11 @@ static void set_element_bit_rate(GstBackend *backend, uint64_t bit_rate_bps)
     g_value_unset(&gvalue);
 }
 
+static GstElement *make_element(const char *factory_name, const char *name)
+{
+    return sv_fault_hit("gst.element") ? NULL : gst_element_factory_make(factory_name, name);
+}
+
 static void *gst_backend_create(SpiceVideoCodecType codec, const int *options, GError **error)
 {
     const CodecInfo *info = codec_info(codec);
@@ -474,6 +480,16 @@ static void *gst_backend_create(SpiceVideoCodecType codec, const int *options, G
     if (!element_installed(info->element, error)) {
         return NULL;
     }
+    /* As spice's throw-away pipeline (reference 4.1): an element that is
+     * installed but cannot be instantiated (a plugin that fails to load)
+     * makes the factory fail, so negotiation moves on. */
+    GstElement *check = make_element(info->element, NULL);
+    if (check == NULL) {
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "%s is installed but cannot be created", info->element);
+        return NULL;
+    }
+    gst_object_unref(gst_object_ref_sink(check));
 
     GstBackend *backend = g_new0(GstBackend, 1);
     backend->info = info;
@@ -488,18 +504,18 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
 {
     const CodecInfo *info = backend->info;
     GstElement *pipeline = gst_pipeline_new(NULL);
-    GstElement *src = gst_element_factory_make("appsrc", "src");
-    GstElement *encoder = gst_element_factory_make(info->element, "encoder");
+    GstElement *src = make_element("appsrc", "src");
+    GstElement *encoder = make_element(info->element, "encoder");
     GstElement *filter = NULL;
-    GstElement *sink = gst_element_factory_make("appsink", "sink");
+    GstElement *sink = make_element("appsink", "sink");
 
     if (info->output_caps != NULL) {
-        filter = gst_element_factory_make("capsfilter", "output-caps");
+        filter = make_element("capsfilter", "output-caps");
     }
     if (src == NULL || encoder == NULL || sink == NULL ||
         (info->output_caps != NULL && filter == NULL)) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
-                    "cannot create the %s pipeline: %s not installed", info->element,
+                    "cannot create the %s pipeline: no %s element", info->element,
                     src == NULL       ? "appsrc"
                     : encoder == NULL ? info->element
                     : sink == NULL    ? "appsink"
@@ -608,8 +624,10 @@ static gboolean gst_backend_start(void *opaque, const SvBackendFormat *format,
     backend->bit_rate_bps = bit_rate_bps;
     set_element_bit_rate(backend, bit_rate_bps);
 
-    if (gst_element_set_state(backend->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE ||
-        pipeline_failed(backend)) {
+    GstStateChangeReturn change = sv_fault_hit("gst.playing")
+                                      ? GST_STATE_CHANGE_FAILURE
+                                      : gst_element_set_state(backend->pipeline, GST_STATE_PLAYING);
+    if (change == GST_STATE_CHANGE_FAILURE || pipeline_failed(backend)) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "the %s pipeline does not start for %ux%u %s", backend->info->element,
                     format->width, format->height, format->yuv444 ? "Y444" : "I420");
@@ -704,6 +722,11 @@ static SvBackendResult gst_backend_encode(void *opaque, const SvYuvFrame *frame,
     GstBackend *backend = opaque;
 
     g_return_val_if_fail(frame != NULL && out != NULL, SV_BACKEND_ERROR);
+    if (backend->pipeline != NULL && sv_fault_hit("gst.encode")) {
+        /* What an encoder element does when it fails: an error on the bus,
+         * which the sync handler records at once. */
+        GST_ELEMENT_ERROR(backend->encoder, STREAM, ENCODE, ("injected fault gst.encode"), (NULL));
+    }
     if (backend->pipeline == NULL || pipeline_failed(backend)) {
         return SV_BACKEND_ERROR;
     }

@@ -18,8 +18,12 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include <spice-video/registry.h>
+
 #include "bitmap.h"
 #include "clock.h"
+#include "factory-error.h"
+#include "fault.h"
 #include "rate-callbacks.h"
 
 /* The quality ladder and where evaluation starts. */
@@ -651,7 +655,7 @@ static void mjpeg_buffer_free(VideoBuffer *video_buffer)
 
 static MjpegBuffer *mjpeg_buffer_new(size_t bytes)
 {
-    MjpegBuffer *buffer = g_try_new0(MjpegBuffer, 1);
+    MjpegBuffer *buffer = sv_fault_hit("mjpeg.buffer") ? NULL : g_try_new0(MjpegBuffer, 1);
 
     if (buffer == NULL) {
         return NULL;
@@ -681,7 +685,9 @@ static boolean dest_empty(j_compress_ptr cinfo)
     MjpegBuffer *buffer = dest->buffer;
     size_t used = buffer->allocated;
     /* VideoBuffer.size is 32-bit. */
-    uint8_t *grown = used <= UINT32_MAX / 2 ? realloc(buffer->base.data, used * 2) : NULL;
+    uint8_t *grown = used <= UINT32_MAX / 2 && !sv_fault_hit("mjpeg.grow")
+                         ? realloc(buffer->base.data, used * 2)
+                         : NULL;
 
     if (grown == NULL) {
         dest->out_of_memory = TRUE;
@@ -763,7 +769,9 @@ static gboolean ensure_line_buffer(MjpegEncoder *encoder, size_t slot_bytes)
     if (encoder->line_slot_bytes >= slot_bytes) {
         return TRUE;
     }
-    uint8_t *grown = g_try_realloc(encoder->line_buffer, slot_bytes * 2 * ROWS_PER_BATCH);
+    uint8_t *grown = sv_fault_hit("mjpeg.lines")
+                         ? NULL
+                         : g_try_realloc(encoder->line_buffer, slot_bytes * 2 * ROWS_PER_BATCH);
     if (grown == NULL) {
         return FALSE;
     }
@@ -1000,10 +1008,13 @@ VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type, uint64_t
 
     if (codec_type != SPICE_VIDEO_CODEC_TYPE_MJPEG) {
         g_debug("mjpeg: codec type %d refused: MJPEG only", codec_type);
+        sv_factory_error_set("the built-in encoder only produces MJPEG, not %s",
+                             sv_video_codec_type_to_string(codec_type));
         return NULL;
     }
     if (config != NULL && (config->fixed_quality < 0 || config->fixed_quality > 100)) {
         g_debug("mjpeg: fixed quality %d out of range 0..100", config->fixed_quality);
+        sv_factory_error_set("mjpeg: fixed quality %d out of range 0..100", config->fixed_quality);
         return NULL;
     }
     encoder = g_new0(MjpegEncoder, 1);
@@ -1025,6 +1036,18 @@ VideoEncoder *sv_mjpeg_encoder_new_full(SpiceVideoCodecType codec_type, uint64_t
     encoder->cinfo.err = jpeg_std_error(&encoder->jerr.base);
     encoder->jerr.base.error_exit = error_exit;
     encoder->jerr.base.output_message = output_message;
+    /* libjpeg reports an allocation failure in jpeg_create_compress through
+     * error_exit, which jumps here: the factory then fails. */
+    if (setjmp(encoder->jerr.jump)) {
+        jpeg_destroy_compress(&encoder->cinfo);
+        sv_factory_error_set("mjpeg: libjpeg cannot create a compressor");
+        g_free(encoder);
+        return NULL;
+    }
+    if (sv_fault_hit("mjpeg.create")) {
+        /* What libjpeg's memory manager does when it cannot allocate. */
+        ERREXIT(&encoder->cinfo, JERR_OUT_OF_MEMORY);
+    }
     jpeg_create_compress(&encoder->cinfo);
     encoder->dest.base.init_destination = dest_init;
     encoder->dest.base.empty_output_buffer = dest_empty;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "frame-encoder.h"
 #include "native-encoders.h"
 
@@ -68,6 +69,8 @@ const SvEncoderOption sv_vpx_vp9_options[] = {
  * processes on the cores, 2 threads were measured 15 to 70 times slower
  * than 1 (libvpx 1.12, 2 loaded cores), so VP8 uses one unless told. */
 #define MAX_AUTO_THREADS 8
+/* The picture side of the encoder opened once by create() as a check. */
+#define CHECK_SIDE_PIXELS 64
 
 typedef struct VpxBackend {
     SpiceVideoCodecType codec;
@@ -78,6 +81,8 @@ typedef struct VpxBackend {
     SvBackendFormat format;
     vpx_codec_pts_t pts;
 } VpxBackend;
+
+static gboolean vpx_backend_check(VpxBackend *self, GError **error);
 
 static void *vpx_backend_create(SpiceVideoCodecType codec, const int *options, GError **error)
 {
@@ -112,7 +117,16 @@ static void *vpx_backend_create(SpiceVideoCodecType codec, const int *options, G
         g_free(self);
         return NULL;
     }
+    if (!vpx_backend_check(self, error)) {
+        g_free(self);
+        return NULL;
+    }
     return self;
+}
+
+static vpx_codec_iface_t *backend_iface(const VpxBackend *self)
+{
+    return self->codec == SPICE_VIDEO_CODEC_TYPE_VP9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
 }
 
 static void vpx_backend_stop(VpxBackend *self)
@@ -136,41 +150,18 @@ static gboolean control_failed(VpxBackend *self, const char *what, GError **erro
     return FALSE;
 }
 
-static gboolean vpx_backend_start(void *backend, const SvBackendFormat *format,
-                                  uint64_t bit_rate_bps, GError **error)
+/* The configuration of an encoder for @format with our options. */
+static gboolean fill_config(const VpxBackend *self, const SvBackendFormat *format,
+                            uint64_t bit_rate_bps, int threads, vpx_codec_enc_cfg_t *cfg,
+                            GError **error)
 {
-    VpxBackend *self = backend;
     const int *opt = self->options;
-    gboolean vp9 = self->codec == SPICE_VIDEO_CODEC_TYPE_VP9;
-    vpx_codec_iface_t *iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
-    vpx_codec_enc_cfg_t *cfg = &self->cfg;
-    vpx_codec_err_t err;
-    int threads = opt[SV_VPX_OPTION_THREADS];
+    vpx_codec_err_t err = vpx_codec_enc_config_default(backend_iface(self), cfg, 0);
 
-    vpx_backend_stop(self);
-    self->pts = 0;
-    if (format->yuv444 && !vp9) {
-        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
-                    "VP8 has no 4:4:4 profile");
-        return FALSE;
-    }
-    /* Both codecs code sizes in 14 bits. */
-    if (format->width == 0 || format->height == 0 || format->width > 16383 ||
-        format->height > 16383) {
-        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
-                    "libvpx: unsupported size %ux%u", format->width, format->height);
-        return FALSE;
-    }
-    self->format = *format;
-
-    err = vpx_codec_enc_config_default(iface, cfg, 0);
     if (err != VPX_CODEC_OK) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "libvpx: no default configuration: %s", vpx_codec_err_to_string(err));
         return FALSE;
-    }
-    if (threads <= 0) {
-        threads = vp9 ? MIN((int)g_get_num_processors(), MAX_AUTO_THREADS) : 1;
     }
     cfg->g_w = format->width;
     cfg->g_h = format->height;
@@ -194,14 +185,96 @@ static gboolean vpx_backend_start(void *backend, const SvBackendFormat *format,
     cfg->kf_min_dist = 0;
     cfg->kf_max_dist =
         opt[SV_VPX_OPTION_KEYINT] > 0 ? (unsigned int)opt[SV_VPX_OPTION_KEYINT] : KF_MAX_DIST_NONE;
+    return TRUE;
+}
 
-    err = vpx_codec_enc_init(&self->ctx, iface, cfg, 0);
+static vpx_codec_err_t init_codec(VpxBackend *self, vpx_codec_ctx_t *ctx,
+                                  const vpx_codec_enc_cfg_t *cfg)
+{
+    if (sv_fault_hit("vpx.init")) {
+        /* What vpx_codec_enc_init leaves when its allocations fail. */
+        memset(ctx, 0, sizeof(*ctx));
+        ctx->err = VPX_CODEC_MEM_ERROR;
+        return VPX_CODEC_MEM_ERROR;
+    }
+    return vpx_codec_enc_init(ctx, backend_iface(self), cfg, 0);
+}
+
+/* Like spice's throw-away pipeline (reference 4.1): libvpx is set up once
+ * with our options at a small size, so that an encoder that cannot start
+ * makes the factory fail and negotiation move on, rather than failing the
+ * first frames of every stream. Once per process and option set: VP9's
+ * costs some 10 ms. */
+static gboolean vpx_backend_check(VpxBackend *self, GError **error)
+{
+    SvBackendFormat format = {
+        .codec = self->codec,
+        .width = CHECK_SIDE_PIXELS,
+        .height = CHECK_SIDE_PIXELS,
+        .fps = 30,
+        .yuv444 = self->options[SV_VPX_OPTION_YUV444] != 0,
+    };
+    vpx_codec_enc_cfg_t cfg;
+    vpx_codec_ctx_t ctx;
+
+    if (sv_backend_check_known("vpx", self->codec, self->options, SV_VPX_N_VP9_OPTIONS)) {
+        return TRUE;
+    }
+    if (!fill_config(self, &format, 1000 * 1000, 1, &cfg, error)) {
+        return FALSE;
+    }
+    vpx_codec_err_t err = init_codec(self, &ctx, &cfg);
     if (err != VPX_CODEC_OK) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "libvpx: vpx_codec_enc_init failed (checked at %ux%u%s): %s", format.width,
+                    format.height, format.yuv444 ? " I444" : "", vpx_codec_err_to_string(err));
+        return FALSE;
+    }
+    vpx_codec_destroy(&ctx);
+    sv_backend_check_passed("vpx", self->codec, self->options, SV_VPX_N_VP9_OPTIONS);
+    return TRUE;
+}
+
+static gboolean vpx_backend_start(void *backend, const SvBackendFormat *format,
+                                  uint64_t bit_rate_bps, GError **error)
+{
+    VpxBackend *self = backend;
+    const int *opt = self->options;
+    gboolean vp9 = self->codec == SPICE_VIDEO_CODEC_TYPE_VP9;
+    vpx_codec_enc_cfg_t *cfg = &self->cfg;
+    vpx_codec_err_t err;
+    int threads = opt[SV_VPX_OPTION_THREADS];
+
+    vpx_backend_stop(self);
+    self->pts = 0;
+    if (format->yuv444 && !vp9) {
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "VP8 has no 4:4:4 profile");
+        return FALSE;
+    }
+    /* Both codecs code sizes in 14 bits. */
+    if (format->width == 0 || format->height == 0 || format->width > 16383 ||
+        format->height > 16383) {
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "libvpx: unsupported size %ux%u", format->width, format->height);
+        return FALSE;
+    }
+    self->format = *format;
+    if (threads <= 0) {
+        threads = vp9 ? MIN((int)g_get_num_processors(), MAX_AUTO_THREADS) : 1;
+    }
+    if (!fill_config(self, format, bit_rate_bps, threads, cfg, error)) {
+        return FALSE;
+    }
+
+    err = init_codec(self, &self->ctx, cfg);
+    if (err != VPX_CODEC_OK) {
+        const char *detail = vpx_codec_error_detail(&self->ctx);
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "libvpx: cannot start %s %ux%u: %s (%s)", vp9 ? "VP9" : "VP8", format->width,
-                    format->height, vpx_codec_error(&self->ctx),
-                    vpx_codec_error_detail(&self->ctx) ? vpx_codec_error_detail(&self->ctx) : "");
-        vpx_codec_destroy(&self->ctx);
+                    format->height, vpx_codec_err_to_string(err), detail != NULL ? detail : "");
+        /* A failed init has freed what it allocated; the context is clean. */
+        memset(&self->ctx, 0, sizeof(self->ctx));
         return FALSE;
     }
     self->ctx_initialized = TRUE;
@@ -287,7 +360,8 @@ static SvBackendResult vpx_backend_encode(void *backend, const SvYuvFrame *frame
     }
     /* Wrap the caller's planes without copying; the layout vpx_img_wrap
      * computes is replaced by the real one. */
-    if (vpx_img_wrap(&img, frame->yuv444 ? VPX_IMG_FMT_I444 : VPX_IMG_FMT_I420, frame->width,
+    if (sv_fault_hit("vpx.image") ||
+        vpx_img_wrap(&img, frame->yuv444 ? VPX_IMG_FMT_I444 : VPX_IMG_FMT_I420, frame->width,
                      frame->height, 1, (unsigned char *)frame->planes[0]) == NULL) {
         return SV_BACKEND_ERROR;
     }
@@ -295,7 +369,8 @@ static SvBackendResult vpx_backend_encode(void *backend, const SvYuvFrame *frame
         img.planes[p] = (unsigned char *)frame->planes[p];
         img.stride[p] = frame->strides[p];
     }
-    if (vpx_codec_encode(&self->ctx, &img, self->pts++, 1,
+    if (sv_fault_hit("vpx.encode") ||
+        vpx_codec_encode(&self->ctx, &img, self->pts++, 1,
                          frame->force_key_frame ? VPX_EFLAG_FORCE_KF : 0,
                          VPX_DL_REALTIME) != VPX_CODEC_OK) {
         g_debug("libvpx: encode failed: %s", vpx_codec_error(&self->ctx));

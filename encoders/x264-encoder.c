@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "frame-encoder.h"
 #include "native-encoders.h"
 
@@ -43,6 +44,8 @@ const SvEncoderOption sv_x264_options[] = {
 /* With intra refresh on and no keyint given, a refresh wave sweeps the
  * picture once per this many seconds. */
 #define INTRA_REFRESH_DEFAULT_PERIOD_S 2
+/* The picture side of the encoder opened once by create() as a check. */
+#define CHECK_SIDE_PIXELS 64
 
 typedef struct X264Backend {
     int options[SV_X264_N_OPTIONS];
@@ -68,6 +71,8 @@ static void x264_log(void *opaque, int level, const char *format, va_list args)
     }
 }
 
+static gboolean x264_backend_check(X264Backend *self, GError **error);
+
 static void *x264_backend_create(SpiceVideoCodecType codec, const int *options, GError **error)
 {
     if (codec != SPICE_VIDEO_CODEC_TYPE_H264) {
@@ -78,6 +83,10 @@ static void *x264_backend_create(SpiceVideoCodecType codec, const int *options, 
     X264Backend *self = g_new0(X264Backend, 1);
     for (int i = 0; i < SV_X264_N_OPTIONS; i++) {
         self->options[i] = options != NULL ? options[i] : sv_x264_options[i].default_value;
+    }
+    if (!x264_backend_check(self, error)) {
+        g_free(self);
+        return NULL;
     }
     return self;
 }
@@ -107,33 +116,25 @@ static void set_rate(x264_param_t *param, uint64_t bit_rate_bps, uint32_t fps)
     param->rc.i_vbv_buffer_size = MAX(kbps / (int)MAX(fps, 1), 1);
 }
 
-static gboolean x264_backend_start(void *backend, const SvBackendFormat *format,
-                                   uint64_t bit_rate_bps, GError **error)
+/* The encoded size of @format: H.264 crops 4:2:0 pictures by whole chroma
+ * samples only, so an odd size is encoded one pixel larger, the extra line
+ * repeating the last one. */
+static void coded_size(const SvBackendFormat *format, uint32_t *width, uint32_t *height)
 {
-    X264Backend *self = backend;
-    x264_param_t *param = &self->param;
+    *width = format->yuv444 ? format->width : (format->width + 1) & ~1u;
+    *height = format->yuv444 ? format->height : (format->height + 1) & ~1u;
+}
+
+/* The parameters of an encoder for @format with our options. */
+static gboolean fill_param(const X264Backend *self, x264_param_t *param,
+                           const SvBackendFormat *format, uint64_t bit_rate_bps, GError **error)
+{
     const int *opt = self->options;
     int tune = opt[SV_X264_OPTION_TUNE];
     g_autofree char *tune_string = NULL;
     uint32_t width, height;
 
-    x264_backend_stop(self);
-    self->frame_number = 0;
-    if (format->width == 0 || format->height == 0 || format->width > 16384 ||
-        format->height > 16384) {
-        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
-                    "x264: unsupported size %ux%u", format->width, format->height);
-        return FALSE;
-    }
-    if (format->yuv444 != (opt[SV_X264_OPTION_YUV444] != 0)) {
-        g_debug("x264: format is %s, option yuv444=%d", format->yuv444 ? "I444" : "I420",
-                opt[SV_X264_OPTION_YUV444]);
-    }
-    self->format = *format;
-    /* H.264 crops 4:2:0 pictures by whole chroma samples only: an odd size
-     * is encoded one pixel larger, the extra line repeating the last one. */
-    width = format->yuv444 ? format->width : (format->width + 1) & ~1u;
-    height = format->yuv444 ? format->height : (format->height + 1) & ~1u;
+    coded_size(format, &width, &height);
 
     tune_string =
         g_strdup_printf("%s%szerolatency", tune > 0 ? tune_names[tune] : "", tune > 0 ? "," : "");
@@ -189,15 +190,85 @@ static gboolean x264_backend_start(void *backend, const SvBackendFormat *format,
                     "x264: the settings do not fit the profile");
         return FALSE;
     }
+    return TRUE;
+}
+
+static x264_t *open_encoder(x264_param_t *param)
+{
+    return sv_fault_hit("x264.open") ? NULL : x264_encoder_open(param);
+}
+
+/* Like spice's throw-away pipeline (reference 4.1): the library is opened
+ * once with our options at a small size, so that an x264 that cannot open
+ * makes the factory fail and negotiation move on, rather than failing the
+ * first frames of every stream. Once per process and option set: it costs
+ * some 10 ms. */
+static gboolean x264_backend_check(X264Backend *self, GError **error)
+{
+    SvBackendFormat format = {
+        .codec = SPICE_VIDEO_CODEC_TYPE_H264,
+        .width = CHECK_SIDE_PIXELS,
+        .height = CHECK_SIDE_PIXELS,
+        .fps = 30,
+        .yuv444 = self->options[SV_X264_OPTION_YUV444] != 0,
+    };
+    x264_param_t param;
+
+    if (sv_backend_check_known("x264", SPICE_VIDEO_CODEC_TYPE_H264, self->options,
+                               SV_X264_N_OPTIONS)) {
+        return TRUE;
+    }
+    if (!fill_param(self, &param, &format, 1000 * 1000, error)) {
+        return FALSE;
+    }
+    param.i_threads = 1;
+    x264_t *x264 = open_encoder(&param);
+    if (x264 == NULL) {
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "x264: x264_encoder_open failed (checked at %ux%u%s)", format.width,
+                    format.height, format.yuv444 ? " I444" : "");
+        return FALSE;
+    }
+    x264_encoder_close(x264);
+    sv_backend_check_passed("x264", SPICE_VIDEO_CODEC_TYPE_H264, self->options, SV_X264_N_OPTIONS);
+    return TRUE;
+}
+
+static gboolean x264_backend_start(void *backend, const SvBackendFormat *format,
+                                   uint64_t bit_rate_bps, GError **error)
+{
+    X264Backend *self = backend;
+    x264_param_t *param = &self->param;
+    const int *opt = self->options;
+    uint32_t width, height;
+
+    x264_backend_stop(self);
+    self->frame_number = 0;
+    if (format->width == 0 || format->height == 0 || format->width > 16384 ||
+        format->height > 16384) {
+        g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
+                    "x264: unsupported size %ux%u", format->width, format->height);
+        return FALSE;
+    }
+    if (format->yuv444 != (opt[SV_X264_OPTION_YUV444] != 0)) {
+        g_debug("x264: format is %s, option yuv444=%d", format->yuv444 ? "I444" : "I420",
+                opt[SV_X264_OPTION_YUV444]);
+    }
+    self->format = *format;
+    coded_size(format, &width, &height);
+    if (!fill_param(self, param, format, bit_rate_bps, error)) {
+        return FALSE;
+    }
     if (!format->yuv444 && (width != format->width || height != format->height)) {
-        if (x264_picture_alloc(&self->padded, X264_CSP_I420, (int)width, (int)height) < 0) {
+        if (sv_fault_hit("x264.picture") ||
+            x264_picture_alloc(&self->padded, X264_CSP_I420, (int)width, (int)height) < 0) {
             g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                         "x264: out of memory for a %ux%u picture", width, height);
             return FALSE;
         }
         self->padded_allocated = TRUE;
     }
-    self->x264 = x264_encoder_open(param);
+    self->x264 = open_encoder(param);
     if (self->x264 == NULL) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "x264: cannot open an encoder for %ux%u", format->width, format->height);
@@ -206,7 +277,8 @@ static gboolean x264_backend_start(void *backend, const SvBackendFormat *format,
     }
     g_debug("x264: started %ux%u%s %u fps at %" G_GUINT64_FORMAT " bit/s, preset %s, tune %s",
             format->width, format->height, format->yuv444 ? " I444" : "", format->fps, bit_rate_bps,
-            x264_preset_names[opt[SV_X264_OPTION_PRESET]], tune_string);
+            x264_preset_names[opt[SV_X264_OPTION_PRESET]],
+            opt[SV_X264_OPTION_TUNE] > 0 ? tune_names[opt[SV_X264_OPTION_TUNE]] : "none");
     return TRUE;
 }
 
@@ -278,7 +350,9 @@ static SvBackendResult x264_backend_encode(void *backend, const SvYuvFrame *fram
     in.i_pts = self->frame_number++;
     in.i_type = frame->force_key_frame ? X264_TYPE_IDR : X264_TYPE_AUTO;
 
-    size = x264_encoder_encode(self->x264, &nals, &n_nals, &in, &pic_out);
+    size = sv_fault_hit("x264.encode")
+               ? -1
+               : x264_encoder_encode(self->x264, &nals, &n_nals, &in, &pic_out);
     if (size <= 0 || n_nals <= 0) {
         /* With these settings x264 never holds a frame back: no output is
          * a failure, and the frame encoder restarts us. */

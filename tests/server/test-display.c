@@ -615,6 +615,134 @@ static void test_reports(void)
     g_assert_cmpuint(fake_live, ==, 0);
 }
 
+/* Reports a broken or hostile client may send, with the real encoders
+ * (vpx:vp8 for one client, spice:mjpeg for the other, without VP8): for stream
+ * ids that were never created or are gone, and with absurd values. Ignored
+ * (with a debug log) or absorbed by the rate control: never a crash nor a
+ * disconnect, and the stream keeps flowing (docs/hardening.md). */
+static void test_bad_reports(void)
+{
+    fakes_reset();
+    SvDisplayConfig config;
+    sv_display_config_init(&config);
+    Run *run = run_new(&config);
+    g_autoptr(SvVideoCodecs) codecs = sv_video_codecs_new();
+    g_assert_cmpint(sv_video_codecs_parse(codecs, "vpx:vp8;spice:mjpeg", NULL, NULL), >=, 0);
+    sv_display_set_codecs_for_testing(run->display, codecs);
+    SvDisplayClient *clients[2] = {
+        run_add_client(run, "a", CAPS_GTK, TRUE),
+        run_add_client(run, "b", CAPS_GTK & ~SV_CAP(SPICE_DISPLAY_CAP_CODEC_VP8), TRUE)};
+    const guint limit = MIN(50u, config.detector.max_streams);
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SvTraceReader) reader = sv_trace_reader_new(VIDEO_TRACE, &error);
+    g_assert_no_error(error);
+    SvCommandConverter *conv = sv_command_converter_new();
+    const SvTraceEvent *ev;
+    guint sent = 0, forwarded = 0, ignored = 0;
+    guint data_before[2] = {0, 0};
+    while ((ev = sv_trace_reader_next(reader, &error)) != NULL) {
+        int64_t now = (int64_t)ev->timestamp_ns;
+        run->last_ns = now;
+        sv_display_begin_pass(run->display);
+        g_assert_true(sv_trace_apply_event(run->display, conv, ev, now, NULL, NULL, &error));
+        run_pop_all(run, now);
+        const RecEvent *created = find_event(run, SV_DISPLAY_EVENT_STREAM_CREATED, NULL);
+        if (created == NULL) {
+            continue;
+        }
+        uint32_t id = (uint32_t)created->stream_id;
+        for (guint c = 0; c < 2; c++) {
+            SvAgentInfo info;
+            uint32_t unique = sv_display_client_get_agent(run->display, clients[c], id, &info)
+                                  ? info.report_id
+                                  : 0;
+            if (sent == 0) {
+                data_before[c] = count_messages(run, c, SV_MSG_STREAM_DATA);
+            }
+            /* One of each per event, in turn. */
+            SvStreamReport bad[] = {
+                /* Slots next to the live one, with its unique id and without. */
+                {.stream_id = (id + 1) % limit, .unique_id = unique, .num_frames = 5},
+                {.stream_id = (id + limit - 1) % limit, .unique_id = 0, .num_frames = 1},
+                /* Absurd values for the live stream. */
+                {.stream_id = id,
+                 .unique_id = unique,
+                 .num_frames = UINT32_MAX,
+                 .num_drops = UINT32_MAX - 1,
+                 .start_frame_mm_time = UINT32_MAX,
+                 .end_frame_mm_time = 0,
+                 .last_frame_delay = INT32_MIN,
+                 .audio_delay = 0},
+                {.stream_id = id,
+                 .unique_id = unique,
+                 .num_frames = 0,
+                 .num_drops = 0,
+                 .start_frame_mm_time = 0,
+                 .end_frame_mm_time = UINT32_MAX,
+                 .last_frame_delay = INT32_MAX,
+                 .audio_delay = UINT32_MAX - 1},
+                {.stream_id = id,
+                 .unique_id = unique,
+                 .num_frames = 3,
+                 .num_drops = 7, /* more drops than frames */
+                 .start_frame_mm_time = 1000,
+                 .end_frame_mm_time = 1000,
+                 .last_frame_delay = -1,
+                 .audio_delay = UINT32_MAX},
+            };
+            const SvStreamReport *r = &bad[sent % G_N_ELEMENTS(bad)];
+            g_assert_true(sv_display_client_stream_report(run->display, clients[c], now, r,
+                                                          &error));
+            g_assert_no_error(error);
+            const char *text = g_array_index(run->events, RecEvent, run->events->len - 1).text;
+            if (g_str_equal(text, "forwarded to the encoder")) {
+                forwarded++;
+            } else {
+                /* Another slot: empty, or another stream's (wrong unique id). */
+                g_assert_true(g_str_equal(text, "ignored: no encoder") ||
+                              g_str_equal(text, "ignored: stale unique id"));
+                g_assert_cmpuint(r->stream_id, !=, id);
+                ignored++;
+            }
+        }
+        sent++;
+    }
+    g_assert_no_error(error);
+    sv_command_converter_free(conv);
+    g_assert_cmpuint(sent, >, 10);
+    g_assert_cmpuint(forwarded, >, 0);
+    g_assert_cmpuint(ignored, >, 0);
+
+    /* Both clients kept their encoder and kept getting frames. */
+    const RecEvent *created = find_event(run, SV_DISPLAY_EVENT_STREAM_CREATED, NULL);
+    gboolean have_vpx = sv_registry_find("vpx", "vp8")->create != NULL;
+    const char *const encoders[] = {have_vpx ? "vpx:vp8" : "spice:mjpeg", "spice:mjpeg"};
+    for (guint c = 0; c < 2; c++) {
+        SvAgentInfo agent;
+        if (sv_display_client_get_agent(run->display, clients[c], (guint)created->stream_id,
+                                        &agent)) {
+            g_assert_cmpstr(agent.encoder_name, ==, encoders[c]);
+        }
+        g_assert_cmpuint(count_messages(run, c, SV_MSG_STREAM_DATA), >, data_before[c] + 5);
+        g_assert_cmpuint(count_events(run, SV_DISPLAY_EVENT_ENCODER_DESTROYED, clients[c]), ==, 0);
+    }
+
+    /* Reports for the stream once it is gone: ignored. */
+    sv_display_remove_client(run->display, clients[1]);
+    run->n_clients = 1;
+    g_array_free(run->messages[1], TRUE);
+    SvAgentInfo info;
+    if (!sv_display_client_get_agent(run->display, clients[0], (guint)created->stream_id, &info)) {
+        SvStreamReport late = {.stream_id = (uint32_t)created->stream_id, .num_frames = 1};
+        g_assert_true(sv_display_client_stream_report(run->display, clients[0], run->last_ns, &late,
+                                                      &error));
+        g_assert_cmpstr(g_array_index(run->events, RecEvent, run->events->len - 1).text, ==,
+                        "ignored: no encoder");
+    }
+    run_free(run);
+}
+
 /* After a cannot-decode report, the client's frames go out as images. */
 static void test_frames_as_images(void)
 {
@@ -1331,6 +1459,7 @@ int main(int argc, char **argv)
     g_test_add_func("/server/display/codec-per-client", test_codec_per_client);
     g_test_add_func("/server/display/server-drops", test_server_drops);
     g_test_add_func("/server/display/reports", test_reports);
+    g_test_add_func("/server/display/bad-reports", test_bad_reports);
     g_test_add_func("/server/display/frames-as-images", test_frames_as_images);
     g_test_add_func("/server/display/tree-rules", test_tree_rules);
     g_test_add_func("/server/display/detach", test_detach);
