@@ -33,9 +33,11 @@ static void print_usage(FILE *out)
           "\n"
           "Commands:\n"
           "  list-encoders [-v|--verbose]  list every encoder:codec pair this build knows:\n"
-          "                                codec, client capability it needs, rank, and\n"
+          "                                codec, client capability it needs, rank, where\n"
+          "                                it comes from (built-in or a module's path) and\n"
           "                                whether it can be used here (or why not);\n"
-          "                                -v adds descriptions, options and the default list\n"
+          "                                -v adds descriptions, modules, options and the\n"
+          "                                default list\n"
           "  trace info FILE [--json]      summary of a recorded QXL trace (SPICE_REPLAY 1)\n"
           "  trace cut FILE -o OUT (--from S --to S | --events A:B)\n"
           "                                write part of a trace\n"
@@ -45,6 +47,7 @@ static void print_usage(FILE *out)
           "                                (spice-bench trace --help for details)\n"
           "  matrix (--traces T --codecs C --nets N | FILE.json) -o DIR [--jobs N]\n"
           "         [--shard I/N] [--repeat N] [--deterministic] [--duration S]\n"
+          "         [--isolate]\n"
           "                                every combination, one JSON per run plus\n"
           "                                DIR/index.json; resumable, shardable\n"
           "  merge -o DIR SHARD-DIR...     join the results of matrix shards\n"
@@ -67,6 +70,9 @@ static void print_usage(FILE *out)
           "Options:\n"
           "  -h, --help                    show this help\n"
           "  --version                     show the version\n"
+          "  --module FILE.so              load an encoder module (repeatable; before the\n"
+          "                                command or anywhere after it, for every command;\n"
+          "                                also $SPICE_VIDEO_MODULE_PATH, docs/modules.md)\n"
           "\n",
           out);
     sv_bench_replay_usage(out);
@@ -77,12 +83,22 @@ static void print_list_encoders_usage(FILE *out)
     fputs("Usage: spice-bench list-encoders [-v|--verbose]\n"
           "\n"
           "One line per encoder:codec pair: codec, required client capability, rank\n"
-          "(higher comes first in the default list, 0 = only on request), and\n"
-          "'available' or 'unavailable: <why>'.\n"
+          "(higher comes first in the default list, 0 = only on request), where it\n"
+          "comes from ('built-in' or the path of its module), and 'available' or\n"
+          "'unavailable: <why>'. Modules are loaded with --module FILE.so and from\n"
+          "$SPICE_VIDEO_MODULE_PATH and the installed module directory.\n"
           "\n"
-          "  -v, --verbose   also print each description, whether it is in the\n"
-          "                  default list, and the default list itself\n",
+          "  -v, --verbose   also print each description, the module's name and\n"
+          "                  version, whether it is in the default list, and the\n"
+          "                  default list itself\n",
           out);
+}
+
+/* "built-in", or the path of the module the entry came from. */
+static const char *encoder_origin(const SvEncoderDesc *desc)
+{
+    const char *module = sv_encoder_desc_get_module(desc);
+    return module != NULL ? module : "built-in";
 }
 
 static gboolean list_contains(const SvVideoCodecs *codecs, const SvEncoderDesc *desc)
@@ -121,20 +137,23 @@ static int list_encoders(int argc, char **argv)
     g_auto(GStrv) caps = g_new0(char *, n + 1);
     int name_width = 0;
     int cap_width = 0;
+    int origin_width = 0;
 
     for (size_t i = 0; i < n; i++) {
         names[i] = g_strdup_printf("%s:%s", descs[i]->encoder_name, descs[i]->codec_name);
         caps[i] = sv_display_cap_to_string(descs[i]->cap);
         name_width = MAX(name_width, (int)strlen(names[i]));
         cap_width = MAX(cap_width, (int)strlen(caps[i]));
+        origin_width = MAX(origin_width, (int)strlen(encoder_origin(descs[i])));
     }
 
     for (size_t i = 0; i < n; i++) {
         const SvEncoderDesc *desc = descs[i];
         g_autoptr(GError) error = NULL;
 
-        printf("%-*s  %-5s  %-*s  rank %3d  ", name_width, names[i],
-               sv_video_codec_type_to_string(desc->codec_type), cap_width, caps[i], desc->rank);
+        printf("%-*s  %-5s  %-*s  rank %3d  %-*s  ", name_width, names[i],
+               sv_video_codec_type_to_string(desc->codec_type), cap_width, caps[i], desc->rank,
+               origin_width, encoder_origin(desc));
         if (sv_encoder_desc_is_available(desc, &error)) {
             printf("available\n");
         } else {
@@ -142,6 +161,13 @@ static int list_encoders(int argc, char **argv)
         }
         if (verbose) {
             printf("    %s\n", desc->description != NULL ? desc->description : "(no description)");
+            const SvModuleInfo *module = sv_encoder_desc_get_module_info(desc);
+            if (module != NULL) {
+                printf("    module: %s %s (%s)\n", module->name, module->version,
+                       sv_encoder_desc_get_module(desc));
+            } else if (sv_encoder_desc_get_module(desc) == NULL) {
+                printf("    built into libspice-video\n");
+            }
             printf("    in the default list: %s\n", list_contains(defaults, desc) ? "yes" : "no");
             if (desc->options == NULL || desc->options[0].name == NULL) {
                 printf("    options: none\n");
@@ -220,6 +246,10 @@ static int run(int argc, char **argv)
         printf("spice-bench %s\n", SPICE_BENCH_VERSION);
         return 0;
     }
+    if (strcmp(command, "__encoder-worker") == 0) {
+        /* Hidden: an encoder worker of `--isolate` (docs/replay.md). */
+        return sv_bench_replay_main(argc - 1, argv + 1);
+    }
     if (strcmp(command, "-") == 0 ||
         (command[0] != '-' && g_file_test(command, G_FILE_TEST_EXISTS))) {
         /* A trace to replay; its options follow. */
@@ -239,9 +269,76 @@ static int run(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/*
+ * Loads the modules of every `--module FILE` / `--module=FILE` in @argv,
+ * wherever it is (before the command, among a command's or a replay's
+ * options), and removes those arguments so the commands never see them.
+ * The files are also put first in SPICE_VIDEO_MODULE_PATH, so the processes
+ * a command starts (matrix jobs, isolated encoders) load them too.
+ * @return 0, or EXIT_USAGE after one line on stderr.
+ */
+static int load_module_options(int *argc, char **argv)
+{
+    g_autoptr(GPtrArray) files = g_ptr_array_new();
+    int kept = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            /* Everything after it belongs to the command, verbatim. */
+            while (i < *argc) {
+                argv[kept++] = argv[i++];
+            }
+            break;
+        }
+        if (strcmp(arg, "--module") == 0) {
+            if (i + 1 >= *argc || argv[i + 1][0] == '\0') {
+                fprintf(stderr, "spice-bench: --module needs a value (a module file, FILE.so)\n");
+                return EXIT_USAGE;
+            }
+            g_ptr_array_add(files, argv[++i]);
+        } else if (g_str_has_prefix(arg, "--module=")) {
+            if (arg[strlen("--module=")] == '\0') {
+                fprintf(stderr, "spice-bench: --module needs a value (a module file, FILE.so)\n");
+                return EXIT_USAGE;
+            }
+            g_ptr_array_add(files, (char *)arg + strlen("--module="));
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    *argc = kept;
+    argv[kept] = NULL;
+
+    g_autoptr(GString) search_path = g_string_new(NULL);
+    for (guint i = 0; i < files->len; i++) {
+        const char *file = g_ptr_array_index(files, i);
+        g_autoptr(GError) error = NULL;
+        if (!sv_module_load(file, &error)) {
+            /* The message starts with the file's name. */
+            fprintf(stderr, "spice-bench: %s\n", error->message);
+            return EXIT_USAGE;
+        }
+        g_autofree char *absolute = g_canonicalize_filename(file, NULL);
+        g_string_append_printf(search_path, "%s%s", absolute, G_SEARCHPATH_SEPARATOR_S);
+    }
+    if (files->len > 0) {
+        const char *inherited = g_getenv(SV_MODULE_PATH_ENV);
+        if (inherited != NULL) {
+            g_string_append(search_path, inherited);
+        }
+        g_setenv(SV_MODULE_PATH_ENV, search_path->str, TRUE);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int status = run(argc, argv);
+    int status = load_module_options(&argc, argv);
+    if (status != 0) {
+        return status;
+    }
+    status = run(argc, argv);
 
     /* A full disk or a closed pipe must not pass for success. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

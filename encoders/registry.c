@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <spice-video/module.h>
 #include <spice-video/registry.h>
 
+#include "factory-error.h"
 #include "gstreamer-encoder.h"
 #include "native-encoders.h"
+#include "registry-internal.h"
 
 GQuark sv_encoder_error_quark(void)
 {
@@ -24,7 +27,8 @@ GQuark sv_encoder_error_quark(void)
 
 /* ---- the table ---------------------------------------------------------------
  *
- * Every encoder:codec pair a preference string may name, built or not. An
+ * Every built-in encoder:codec pair a preference string may name, built or
+ * not (the encoders of loaded modules follow them, see below). An
  * encoder that is not compiled in keeps its entry with a NULL factory, so the
  * parser can tell "unsupported" (known but not built) from "unknown", and
  * `spice-bench list-encoders` can say what is missing. Optional encoders set
@@ -201,14 +205,97 @@ static const SvEncoderDesc *const registry[] = {
     &spice_h264,     &spice_vp9,       &spice_h265,     NULL,
 };
 
-#define REGISTRY_LENGTH (G_N_ELEMENTS(registry) - 1)
+#define BUILTIN_LENGTH (G_N_ELEMENTS(registry) - 1)
+
+/* ---- module entries ------------------------------------------------------------
+ *
+ * The encoders of loaded modules (module.c) are appended to the built-in
+ * table. The list the registry hands out is a NULL-terminated array of both;
+ * adding modules replaces it with a longer copy under @registry_lock. The
+ * arrays replaced are kept, never freed, so a pointer sv_registry_list()
+ * returned earlier stays valid (it just lacks the modules loaded since), and
+ * readers only hold the lock long enough to take the current array.
+ */
+static GMutex registry_lock;
+static const SvEncoderDesc *const *current_list = registry;
+static size_t current_length = BUILTIN_LENGTH;
+/* The arrays replaced, kept alive for earlier callers. */
+static GPtrArray *retired_lists;
+
+static const SvEncoderDesc *const *registry_snapshot(size_t *n_out)
+{
+    g_mutex_lock(&registry_lock);
+    const SvEncoderDesc *const *list = current_list;
+    *n_out = current_length;
+    g_mutex_unlock(&registry_lock);
+    return list;
+}
+
+static const SvEncoderDesc *find_in(const SvEncoderDesc *const *list, size_t n,
+                                    const char *encoder_name, const char *codec_name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i]->encoder_name, encoder_name) == 0 &&
+            strcmp(list[i]->codec_name, codec_name) == 0) {
+            return list[i];
+        }
+    }
+    return NULL;
+}
+
+gboolean sv_registry_is_builtin_encoder_name(const char *name)
+{
+    for (size_t i = 0; i < BUILTIN_LENGTH; i++) {
+        if (strcmp(registry[i]->encoder_name, name) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+gboolean sv_registry_add(const char *path, SvEncoderDesc *const *descs, size_t n, GError **error)
+{
+    g_return_val_if_fail(path != NULL, FALSE);
+    g_return_val_if_fail(descs != NULL || n == 0, FALSE);
+
+    g_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < n; i++) {
+        const SvEncoderDesc *taken =
+            find_in(current_list, current_length, descs[i]->encoder_name, descs[i]->codec_name);
+        if (taken != NULL) {
+            g_set_error(error, SV_MODULE_ERROR, SV_MODULE_ERROR_CONFLICT,
+                        "%s: encoder %s:%s is already registered (%s)", path,
+                        descs[i]->encoder_name, descs[i]->codec_name,
+                        taken->module != NULL ? taken->module : "built-in");
+            g_mutex_unlock(&registry_lock);
+            return FALSE;
+        }
+    }
+
+    const SvEncoderDesc **list = g_new(const SvEncoderDesc *, current_length + n + 1);
+    memcpy(list, current_list, current_length * sizeof(*list));
+    memcpy(list + current_length, descs, n * sizeof(*list));
+    list[current_length + n] = NULL;
+    if (current_list != registry) {
+        if (retired_lists == NULL) {
+            retired_lists = g_ptr_array_new();
+        }
+        g_ptr_array_add(retired_lists, (gpointer)current_list);
+    }
+    current_list = list;
+    current_length += n;
+    g_mutex_unlock(&registry_lock);
+    return TRUE;
+}
+
+/* ---- lookups ------------------------------------------------------------------- */
 
 const SvEncoderDesc *const *sv_registry_list(size_t *n_out)
 {
     g_return_val_if_fail(n_out != NULL, NULL);
 
-    *n_out = REGISTRY_LENGTH;
-    return registry;
+    sv_module_load_default();
+    return registry_snapshot(n_out);
 }
 
 const SvEncoderDesc *sv_registry_find(const char *encoder_name, const char *codec_name)
@@ -216,13 +303,10 @@ const SvEncoderDesc *sv_registry_find(const char *encoder_name, const char *code
     g_return_val_if_fail(encoder_name != NULL, NULL);
     g_return_val_if_fail(codec_name != NULL, NULL);
 
-    for (size_t i = 0; i < REGISTRY_LENGTH; i++) {
-        if (strcmp(registry[i]->encoder_name, encoder_name) == 0 &&
-            strcmp(registry[i]->codec_name, codec_name) == 0) {
-            return registry[i];
-        }
-    }
-    return NULL;
+    sv_module_load_default();
+    size_t n = 0;
+    const SvEncoderDesc *const *list = registry_snapshot(&n);
+    return find_in(list, n, encoder_name, codec_name);
 }
 
 const SvEncoderDesc *sv_registry_builtin_mjpeg(void)
@@ -230,12 +314,14 @@ const SvEncoderDesc *sv_registry_builtin_mjpeg(void)
     return &spice_mjpeg;
 }
 
-/* The known names are the ones the table uses, so a new entry is enough to
- * teach the parser a new name. */
+/* The known names are the ones the table and the loaded modules use, so a
+ * new entry is enough to teach the parser a new name. */
 static gboolean is_known_encoder_name(const char *name)
 {
-    for (size_t i = 0; i < REGISTRY_LENGTH; i++) {
-        if (strcmp(registry[i]->encoder_name, name) == 0) {
+    size_t n = 0;
+    const SvEncoderDesc *const *list = registry_snapshot(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i]->encoder_name, name) == 0) {
             return TRUE;
         }
     }
@@ -244,8 +330,10 @@ static gboolean is_known_encoder_name(const char *name)
 
 static gboolean is_known_codec_name(const char *name)
 {
-    for (size_t i = 0; i < REGISTRY_LENGTH; i++) {
-        if (strcmp(registry[i]->codec_name, name) == 0) {
+    size_t n = 0;
+    const SvEncoderDesc *const *list = registry_snapshot(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i]->codec_name, name) == 0) {
             return TRUE;
         }
     }
@@ -257,6 +345,7 @@ gboolean sv_encoder_desc_is_available(const SvEncoderDesc *desc, GError **error)
     g_return_val_if_fail(desc != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+    sv_module_load_default();
     if (desc->create == NULL) {
         g_set_error_literal(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_NOT_BUILT,
                             "not compiled into this build of spice-video");
@@ -288,6 +377,7 @@ struct SvVideoCodecs {
 
 SvVideoCodecs *sv_video_codecs_new(void)
 {
+    sv_module_load_default();
     SvVideoCodecs *codecs = g_new0(SvVideoCodecs, 1);
     codecs->entries = g_ptr_array_new();
     return codecs;
@@ -325,12 +415,16 @@ static void sort_items_into(SortItem *items, guint n_items, SvVideoCodecs *codec
 SvVideoCodecs *sv_video_codecs_new_default(void)
 {
     SvVideoCodecs *codecs = sv_video_codecs_new();
-    SortItem items[REGISTRY_LENGTH];
+    size_t n = 0;
+    const SvEncoderDesc *const *list = registry_snapshot(&n);
+    g_autofree SortItem *items = g_new(SortItem, n);
     guint n_items = 0;
 
-    for (size_t i = 0; i < REGISTRY_LENGTH; i++) {
-        if (registry[i]->create != NULL && registry[i]->rank > 0) {
-            items[n_items] = (SortItem){registry[i], -registry[i]->rank, n_items};
+    /* Module entries follow the built-in ones in @list, so at equal rank
+     * the built-in encoder comes first. */
+    for (size_t i = 0; i < n; i++) {
+        if (list[i]->create != NULL && list[i]->rank > 0) {
+            items[n_items] = (SortItem){list[i], -list[i]->rank, n_items};
             n_items++;
         }
     }
@@ -466,6 +560,7 @@ int sv_video_codecs_parse(SvVideoCodecs *codecs, const char *string, GPtrArray *
     g_autoptr(SvVideoCodecs) parsed = NULL;
     int n_invalid = 0;
 
+    sv_module_load_default();
     if (strcmp(string, "auto") == 0) {
         /* Only the exact string: "auto;" is an ordinary (invalid) entry. */
         parsed = sv_video_codecs_new_default();
@@ -677,6 +772,9 @@ static VideoEncoder *call_factory(const SvEncoderDesc *desc, uint64_t starting_b
                                   VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
                                   bitmap_unref_t bitmap_unref, const SvEncoderConfig *config)
 {
+    if (desc->create_for != NULL) {
+        return desc->create_for(desc, starting_bit_rate, cbs, bitmap_ref, bitmap_unref, config);
+    }
     if (desc->create_full != NULL && config != NULL) {
         return desc->create_full(desc->codec_type, starting_bit_rate, cbs, bitmap_ref, bitmap_unref,
                                  config);
@@ -724,6 +822,7 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
 {
     g_return_val_if_fail(codecs != NULL, NULL);
 
+    sv_module_load_default();
     g_autoptr(SvNegotiation) negotiation = g_new0(SvNegotiation, 1);
     VideoEncoder *encoder = NULL;
     guint n_skipped = 0;
@@ -741,8 +840,10 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
             continue;
         }
         if (entry_may_be_tried(step->desc, client_caps, &step->verdict, &step->message)) {
+            sv_factory_error_clear();
             encoder =
                 call_factory(step->desc, starting_bit_rate, cbs, bitmap_ref, bitmap_unref, config);
+            g_autofree char *reason = sv_factory_error_take();
             if (encoder != NULL) {
                 step->verdict = SV_NEGOTIATION_CHOSEN;
                 step->message = g_strdup("encoder created");
@@ -750,7 +851,9 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
                 continue;
             }
             step->verdict = SV_NEGOTIATION_SKIP_FACTORY_FAILED;
-            step->message = g_strdup("the factory returned no encoder");
+            step->message = reason != NULL
+                                ? g_strdup_printf("the factory returned no encoder: %s", reason)
+                                : g_strdup("the factory returned no encoder");
         }
         n_skipped++;
         g_debug("skipping video encoder %s:%s (%s): %s", step->desc->encoder_name,
@@ -766,7 +869,9 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
         /* The last resort, whatever the list says: every client decodes MJPEG
          * unless it says otherwise. */
         const SvEncoderDesc *builtin = sv_registry_builtin_mjpeg();
+        sv_factory_error_clear();
         encoder = call_factory(builtin, starting_bit_rate, cbs, bitmap_ref, bitmap_unref, config);
+        g_autofree char *reason = sv_factory_error_take();
         if (encoder != NULL) {
             negotiation->chosen = builtin;
             negotiation->fallback = TRUE;
@@ -774,9 +879,10 @@ VideoEncoder *sv_video_codecs_create_encoder(const SvVideoCodecs *codecs, uint32
                    "entries could be used)",
                    builtin->encoder_name, builtin->codec_name, negotiation->n_steps);
         } else {
-            g_warning("the built-in %s:%s encoder could not be created: the client gets stream "
-                      "frames as images",
-                      builtin->encoder_name, builtin->codec_name);
+            g_warning("the built-in %s:%s encoder could not be created (%s): the client gets "
+                      "stream frames as images",
+                      builtin->encoder_name, builtin->codec_name,
+                      reason != NULL ? reason : "no reason given");
         }
     } else {
         g_info("no video encoder for this client: none of the %u list entries could be used "

@@ -45,9 +45,10 @@ typedef enum {
 typedef struct SvEncoderDesc SvEncoderDesc;
 
 /**
- * One encoder:codec pair the registry knows. Descriptors are static; the
- * registry's table (encoders/registry.c) is the only place that knows which
- * encoders were built.
+ * One encoder:codec pair the registry knows. Built-in descriptors are
+ * static, and the registry's table (encoders/registry.c) is the only place
+ * that knows which encoders were built; the descriptors of module encoders
+ * are made when their module is loaded and live until the process ends.
  */
 struct SvEncoderDesc {
     /** Encoder name in preference strings: "spice", "gstreamer", "x264", "vpx". */
@@ -74,12 +75,29 @@ struct SvEncoderDesc {
     int rank;
     /** One line for `spice-bench list-encoders`. */
     const char *description;
+    /** Where the descriptor came from: NULL for built-in encoders, else the
+     *  path of the module that registered it (see <spice-video/module.h>). */
+    const char *module;
+    /** Optional factory that is given its own descriptor, for wrappers that
+     *  serve several entries (checked module encoders, encoders isolated in
+     *  a child process). Preferred over @create_full and @create when set;
+     *  @create must still be non-NULL so the entry counts as built. */
+    VideoEncoder *(*create_for)(const SvEncoderDesc *desc, uint64_t starting_bit_rate,
+                                VideoEncoderRateControlCbs *cbs, bitmap_ref_t bitmap_ref,
+                                bitmap_unref_t bitmap_unref, const SvEncoderConfig *config);
+    /** Data for @create_for (for example the wrapped descriptor). */
+    const void *user_data;
 };
 
 /**
- * Every encoder:codec pair the registry knows, built or not, in table order.
+ * Every encoder:codec pair the registry knows, built or not: the built-in
+ * table in its order, then the encoders of loaded modules in load order
+ * (<spice-video/module.h>; the first call loads the default modules).
  * @param n_out out: number of entries.
- * @return a static array; Ownership: the library's.
+ * @return a NULL-terminated array; Ownership: the library's. Loading a
+ *         module replaces the array the next call returns; one returned
+ *         before stays valid forever but does not list the modules loaded
+ *         since. Thread: any.
  */
 SV_API const SvEncoderDesc *const *sv_registry_list(size_t *n_out);
 

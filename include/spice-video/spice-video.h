@@ -6,6 +6,7 @@
 #define SPICE_VIDEO_SPICE_VIDEO_H
 
 #include <spice-video/encoders.h>
+#include <spice-video/module.h>
 #include <spice-video/registry.h>
 #include <spice-video/replay.h>
 #include <spice-video/server.h>

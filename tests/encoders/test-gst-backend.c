@@ -19,6 +19,7 @@
 #endif
 
 #include "gstreamer-encoder.h"
+#include "../test-timeout.h"
 #include "streaming-checks.h"
 
 #if SV_HAVE_GST_ENCODERS
@@ -29,7 +30,7 @@
 #define N_FRAMES 30
 #define BIT_RATE_BPS (2u * 1000u * 1000u)
 /* Generous: under sanitizers a frame takes far longer than in production. */
-#define TIMEOUT_NS (10 * G_GINT64_CONSTANT(1000000000))
+#define TIMEOUT_NS sv_test_timeout_ns(10 * G_GINT64_CONSTANT(1000000000))
 
 /* ---- frames ----------------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include <gst/video/video.h>
 #endif
 
+#include "../test-timeout.h"
 #include "native-encoders.h"
 
 #define FPS 30
@@ -169,7 +170,8 @@ static VideoBuffer *driver_encode(Driver *d, const TestFrame *f, gboolean force_
         frame.strides[p] = f->strides[p];
     }
     d->frame_number++;
-    g_assert_cmpint(d->codec->klass->encode(d->backend, &frame, G_GINT64_CONSTANT(1000000000),
+    g_assert_cmpint(d->codec->klass->encode(d->backend, &frame,
+                                            sv_test_timeout_ns(G_GINT64_CONSTANT(1000000000)),
                                             &out),
                     ==, SV_BACKEND_OK);
     g_assert_nonnull(out);

@@ -24,6 +24,7 @@
 
 #include <spice-video/registry.h>
 
+#include "../test-timeout.h"
 #include "streaming-checks.h"
 
 #if SV_HAVE_GSTREAMER
@@ -375,7 +376,7 @@ static void test_stream(gconstpointer user_data)
         .clock = {.now_ns = virtual_clock},
         .options = c->options,
         .no_rate_control = TRUE,
-        .encode_timeout_ns = ENCODE_TIMEOUT_NS,
+        .encode_timeout_ns = sv_test_timeout_ns(ENCODE_TIMEOUT_NS),
     };
     g_assert_nonnull(desc->create_full);
     virtual_now_ns = 1000 * G_GINT64_CONSTANT(1000000000);
