@@ -41,6 +41,7 @@ typedef struct {
     GPtrArray *options; /* encoder option sets, "" = none */
     guint repeat;
     gboolean deterministic;
+    gboolean isolate; /* pass --isolate (not part of the matrix's identity) */
     double duration_s;    /* 0 = the whole trace */
     JsonNode *thresholds; /* from a matrix file, passed through into the index */
     JsonNode *rd;
@@ -112,6 +113,8 @@ static void print_matrix_usage(FILE *out)
           "  --repeat N              run every combination N times (default 1)\n"
           "  --deterministic         pass --deterministic (cost model, identical JSON)\n"
           "  --duration S            replay only the first S seconds of each trace\n"
+          "  --isolate               pass --isolate: each run's encoders in a worker\n"
+          "                          process (a run already is a process of its own)\n"
           "  -o, --output DIR        the result set (created if needed)\n"
           "  -j, --jobs N            runs at the same time (default: number of CPUs)\n"
           "  --shard I/N             only runs whose id mod N is I-1 (1 <= I <= N)\n"
@@ -824,6 +827,9 @@ static GPtrArray *run_argv(const char *exe, const Matrix *m, const Run *run, con
     if (m->deterministic) {
         g_ptr_array_add(argv, "--deterministic");
     }
+    if (m->isolate) {
+        g_ptr_array_add(argv, "--isolate");
+    }
     if (m->duration_s > 0) {
         g_ptr_array_add(argv, "--duration");
         g_ptr_array_add(argv, duration);
@@ -1088,6 +1094,7 @@ int sv_bench_matrix_main(int argc, char **argv)
     guint repeat = 0;
     gboolean deterministic = FALSE;
     gboolean dry_run = FALSE;
+    gboolean isolate = FALSE;
     double duration = 0;
     gboolean list_options = FALSE; /* any of the options a matrix file replaces */
     int status = EXIT_USAGE;
@@ -1107,6 +1114,10 @@ int sv_bench_matrix_main(int argc, char **argv)
         }
         if (strcmp(a, "--dry-run") == 0) {
             dry_run = TRUE;
+            continue;
+        }
+        if (strcmp(a, "--isolate") == 0) {
+            isolate = TRUE;
             continue;
         }
         if (a[0] != '-') {
@@ -1244,6 +1255,7 @@ int sv_bench_matrix_main(int argc, char **argv)
         }
     }
 
+    m.isolate = isolate;
     status = matrix_execute(&m, outdir, jobs, shard_index, shard_count, dry_run);
 
 out:

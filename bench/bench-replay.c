@@ -44,6 +44,9 @@ void sv_bench_replay_usage(FILE *out)
           "  --latency-policy P      spice (default: the playback delay starts at 400 ms\n"
           "                          and only grows, as spice-server) or interactive\n"
           "                          (follows what the path needs; docs/latency.md)\n"
+          "  --isolate               run every encoder in a child process: a crash or hang\n"
+          "                          of the encoder ends the run with an error (exit 1)\n"
+          "                          instead of ending spice-bench\n"
           "Network:\n"
           "  --net SPEC              lan (default), wifi, wan, dsl, mobile, satellite, or\n"
           "                          bw=5M,rtt=80ms,jitter=10ms,queue=256k[,up=1M]\n"
@@ -86,8 +89,39 @@ static gboolean parse_double(const char *opt, const char *value, double min, dou
     return TRUE;
 }
 
+/* `spice-bench __encoder-worker FD`: a worker of --isolate (replay.h),
+ * which spice-bench hands to the replay command. The older form
+ * `spice-bench - __encoder-worker FD` is accepted too. */
+static gboolean is_worker_command(int argc, char **argv, const char **fd_arg)
+{
+    for (int i = 0; i < MIN(argc, 2); i++) {
+        if (strcmp(argv[i], "__encoder-worker") == 0 && i + 1 < argc &&
+            (i == 0 || strcmp(argv[0], "-") == 0)) {
+            *fd_arg = argv[i + 1];
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static int encoder_worker_main(const char *fd_arg)
+{
+    char *end = NULL;
+    long fd = strtol(fd_arg, &end, 10);
+    if (end == fd_arg || *end != '\0' || fd < 3 || fd > G_MAXINT) {
+        fprintf(stderr, "spice-bench: __encoder-worker: '%s' is not a socket\n", fd_arg);
+        return EXIT_USAGE;
+    }
+    return sv_isolate_worker_main((int)fd);
+}
+
 int sv_bench_replay_main(int argc, char **argv)
 {
+    const char *worker_fd = NULL;
+    if (is_worker_command(argc, argv, &worker_fd)) {
+        return encoder_worker_main(worker_fd);
+    }
+
     SvReplayConfig cfg;
     sv_replay_config_init(&cfg);
     gboolean quiet = FALSE;
@@ -106,6 +140,10 @@ int sv_bench_replay_main(int argc, char **argv)
         }
         if (strcmp(a, "--deterministic") == 0) {
             cfg.deterministic = TRUE;
+            continue;
+        }
+        if (strcmp(a, "--isolate") == 0) {
+            cfg.isolate = TRUE;
             continue;
         }
         if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -238,6 +276,11 @@ int sv_bench_replay_main(int argc, char **argv)
     if (progress == 1 || (progress == -1 && isatty(STDERR_FILENO))) {
         cfg.progress = stderr;
     }
+
+    /* Workers are this very program, whatever its name or directory. */
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    const char *worker_argv[] = {self != NULL ? self : "/proc/self/exe", NULL};
+    cfg.isolate_worker_argv = worker_argv;
 
     g_autoptr(GError) error = NULL;
     if (!sv_replay_run(&cfg, NULL, &error)) {

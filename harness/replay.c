@@ -35,14 +35,18 @@
 #include <spice-video/trace.h>
 
 #include "framedump.h"
+#include "isolate.h"
 #include "metrics.h"
 #include "netsim.h"
 #include "sim-client.h"
+#include "server-private.h"
 #include "trace-commands.h"
 
 #define DISPLAY_EPOCH_NS (INT64_C(10) * 1000000000)
 #define MS (INT64_C(1000000))
 #define SEC (INT64_C(1000000000))
+/* The encoders' output timeout of --deterministic replays (docs/replay.md). */
+#define DETERMINISTIC_ENCODE_TIMEOUT_NS (60 * SEC)
 /* The client connects this long after the first trace event. */
 #define CONNECT_DELAY_NS (5 * MS)
 /* Display-channel pings, to measure the round trip (reference 6.4). */
@@ -213,6 +217,9 @@ typedef struct {
     gboolean disconnected;
     char *disconnect_reason;
     char codec_name[48];
+    /* --isolate: the encoders' workers, and the CPU time they reported. */
+    SvIsolate *isolate;
+    int64_t worker_cpu_ns;
 } Replay;
 
 static void set_error(Replay *r, GError *error)
@@ -472,6 +479,17 @@ void sv_replay_config_init(SvReplayConfig *config)
 
 /* ---- the worker --------------------------------------------------------------- */
 
+/* CPU time of isolated encoders since the last call (0 without --isolate). */
+static int64_t take_worker_cpu(Replay *r)
+{
+    if (r->isolate == NULL) {
+        return 0;
+    }
+    int64_t ns = sv_isolate_take_worker_cpu_ns(r->isolate);
+    r->worker_cpu_ns += ns;
+    return ns;
+}
+
 static int64_t charge(Replay *r, int64_t measured_ns, int64_t model_ns)
 {
     int64_t ns = r->cfg->deterministic ? model_ns : measured_ns;
@@ -496,7 +514,7 @@ static void process_event(Replay *r, const SvTraceEvent *ev, int64_t t)
     int64_t cpu0 = cpu_now_ns();
     gboolean ok =
         sv_trace_apply_event(r->display, r->converter, ev, display_ns(t), &applied, &seq, &error);
-    int64_t cpu = cpu_now_ns() - cpu0;
+    int64_t cpu = cpu_now_ns() - cpu0 + take_worker_cpu(r);
     if (!ok) {
         g_prefix_error(&error, "%s: ", r->cfg->trace_path);
         GError *e = g_error_new_literal(SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT, error->message);
@@ -548,9 +566,11 @@ static void marshal_next(Replay *r)
     sv_display_get_stats(r->display, &before);
     int64_t cpu0 = cpu_now_ns();
     SvMessage *m = sv_display_client_pop(r->display, r->dclient, display_ns(r->now));
-    int64_t cpu = cpu_now_ns() - cpu0;
+    /* Isolated encoders work in their worker: its CPU time is the encode's. */
+    int64_t worker = take_worker_cpu(r);
+    int64_t cpu = cpu_now_ns() - cpu0 + worker;
     sv_display_get_stats(r->display, &after);
-    r->cpu_encode_ns += (int64_t)(after.encode_ns - before.encode_ns);
+    r->cpu_encode_ns += (int64_t)(after.encode_ns - before.encode_ns) + worker;
     r->cpu_lz4_ns += (int64_t)(after.lz4_ns - before.lz4_ns);
     if (m == NULL) {
         r->worker_free_ns = MAX(r->worker_free_ns, r->now) + charge(r, cpu, MESSAGE_FIXED_NS);
@@ -576,7 +596,7 @@ static void marshal_next(Replay *r)
             f->rec.encode_end_ns = r->ready_ns;
             if (m->type == SV_MSG_STREAM_DATA) {
                 f->rec.bytes = m->data_size;
-                f->rec.encode_cpu_ns = r->cfg->deterministic ? cost : m->encode_cpu_ns;
+                f->rec.encode_cpu_ns = r->cfg->deterministic ? cost : m->encode_cpu_ns + worker;
                 f->rec.width = m->source_area.right - m->source_area.left;
                 f->rec.height = m->source_area.bottom - m->source_area.top;
                 SvAgentInfo info;
@@ -1016,6 +1036,42 @@ static void free_packet(gpointer data)
 
 /* ---- run ------------------------------------------------------------------------ */
 
+/* --isolate: the display's codec list, each entry replaced by a proxy that
+ * creates the encoder in a worker process (isolate.h). */
+static gboolean isolate_encoders(Replay *r, GError **error)
+{
+    const SvReplayConfig *cfg = r->cfg;
+    if (cfg->isolate_worker_argv == NULL || cfg->isolate_worker_argv[0] == NULL) {
+        g_set_error_literal(error, SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT,
+                            "isolated encoders need a worker program (isolate_worker_argv)");
+        return FALSE;
+    }
+    const char *string = sv_display_get_config(r->display)->video_codecs;
+    g_autoptr(SvVideoCodecs) codecs = NULL;
+    if (string != NULL) {
+        codecs = sv_video_codecs_new();
+        /* sv_display_new() accepted this string already. */
+        if (sv_video_codecs_parse(codecs, string, NULL, error) < 0) {
+            return FALSE;
+        }
+    } else {
+        codecs = sv_video_codecs_new_default();
+    }
+    r->isolate = sv_isolate_new(cfg->isolate_worker_argv, cfg->isolate_timeout_ns);
+    g_autoptr(SvVideoCodecs) wrapped = sv_isolate_wrap_codecs(r->isolate, codecs);
+    sv_display_set_codecs_for_testing(r->display, wrapped);
+    return TRUE;
+}
+
+/* An isolated encoder that crashed, hung or exited voids the run. */
+static void check_isolate(Replay *r)
+{
+    if (r->isolate != NULL && sv_isolate_get_failure(r->isolate) != NULL) {
+        set_error(r, g_error_new(SV_REPLAY_ERROR, SV_REPLAY_ERROR_FAILED, "%s: %s",
+                                 r->cfg->trace_path, sv_isolate_get_failure(r->isolate)));
+    }
+}
+
 static double screen_quality(SvCanvas *a, SvCanvas *b, double *ssim);
 
 gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GError **error)
@@ -1070,6 +1126,10 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     if (cfg->deterministic) {
         /* Multi-threaded x264 varies its output from run to run. */
         dc.encoder.max_threads = 1;
+        /* A frame that takes longer than the usual 1 s on a loaded machine
+         * must not turn into a timeout (and, after three, a stream of
+         * images) on one run and not on the next. */
+        dc.encoder.encode_timeout_ns = DETERMINISTIC_ENCODE_TIMEOUT_NS;
     }
     dc.latency_policy = cfg->latency_policy;
     dc.random_seed = (uint32_t)cfg->seed;
@@ -1077,6 +1137,11 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     if (r->display == NULL) {
         g_set_error(error, SV_REPLAY_ERROR, SV_REPLAY_ERROR_BAD_INPUT, "%s", local->message);
         g_error_free(local);
+        return FALSE;
+    }
+    if (cfg->isolate && !isolate_encoders(r, error)) {
+        sv_display_free(r->display);
+        sv_isolate_free(r->isolate);
         return FALSE;
     }
     sv_display_set_event_func(r->display, on_display_event, r);
@@ -1154,7 +1219,9 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
             r->next_dump_ns = r->now;
         }
         step(r, t);
+        check_isolate(r);
     }
+    check_isolate(r);
     if (r->error != NULL) {
         g_propagate_error(error, r->error);
         r->error = NULL;
@@ -1182,7 +1249,8 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     SvSimClientStats cs;
     sv_sim_client_get_stats(r->client, &cs);
     int64_t wall = wall_now_ns() - r->wall_start_ns;
-    int64_t cpu_total = cpu_now_ns() - cpu_start;
+    take_worker_cpu(r);
+    int64_t cpu_total = cpu_now_ns() - cpu_start + r->worker_cpu_ns;
     SvRunInfo info = {
         .trace = cfg->trace_path,
         .video_codecs = codecs != NULL ? codecs : "(spice default)",
@@ -1271,6 +1339,8 @@ out:
     if (r->display != NULL) {
         sv_display_free(r->display);
     }
+    /* After the display: it destroyed the proxies, and their workers. */
+    sv_isolate_free(r->isolate);
     sv_sim_client_free(r->client);
     sv_trace_reader_free(r->reader);
     sv_command_converter_free(r->converter);

@@ -80,6 +80,20 @@ typedef struct SvReplayConfig {
     /** `--latency-policy`: how the display sets the client's playback
      *  delay (SPICE default, or INTERACTIVE; docs/latency.md). */
     SvLatencyPolicy latency_policy;
+    /** `--isolate`: every encoder runs in a worker process of its own
+     *  (docs/replay.md, "Isolated encoders"): a crash or hang of the encoder
+     *  ends the run with an SV_REPLAY_ERROR_FAILED error naming the encoder
+     *  and what happened, instead of ending the process. Default FALSE. */
+    gboolean isolate;
+    /** With @isolate: the command that runs a worker, NULL-terminated; the
+     *  harness appends `__encoder-worker FD` and the program must then call
+     *  sv_isolate_worker_main(FD). spice-bench passes itself. Required with
+     *  @isolate. Ownership: the caller's, read during the run. */
+    const char *const *isolate_worker_argv;
+    /** With @isolate: how long a worker may take to answer any call before
+     *  it is killed and the run fails, ns; 0 = 10 s (or 4 × the encoders'
+     *  encode timeout if longer). */
+    int64_t isolate_timeout_ns;
 } SvReplayConfig;
 
 SV_API void sv_replay_config_init(SvReplayConfig *config);
@@ -111,6 +125,22 @@ typedef struct SvReplaySummary {
  */
 SV_API gboolean sv_replay_run(const SvReplayConfig *config, SvReplaySummary *summary,
                               GError **error);
+
+/**
+ * The worker side of SvReplayConfig.isolate: serves one encoder over the
+ * socket @fd (inherited from the harness) until the harness destroys it or
+ * closes the socket. A program named in isolate_worker_argv calls it when
+ * given `__encoder-worker FD`, and exits with its return value.
+ *
+ * Test hooks, read only here: $SV_ISOLATE_TEST_CRASH_AT=N raises SIGSEGV
+ * before encoding frame N (1 = the first frame of the encoder),
+ * $SV_ISOLATE_TEST_HANG_AT=N hangs there, $SV_ISOLATE_TEST_EXIT_AFTER=N
+ * exits with status 3 after answering frame N.
+ *
+ * @return 0 when the encoder was destroyed or not wanted, 1 on a broken
+ *         connection.
+ */
+SV_API int sv_isolate_worker_main(int fd);
 
 #ifdef __cplusplus
 }

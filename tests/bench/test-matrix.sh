@@ -14,6 +14,10 @@ set -u
 BENCH=$1
 SRC=$2
 case $BENCH in /*) ;; *) BENCH=$PWD/$BENCH ;; esac
+# Under `meson test --setup valgrind`, SV_TEST_WRAPPER runs spice-bench under
+# valgrind (tests/valgrind-run.sh): the matrix and merge processes, not the
+# runs a matrix starts (valgrind does not follow them).
+spice_bench() { ${SV_TEST_WRAPPER:+"$SV_TEST_WRAPPER"} "$BENCH" "$@"; }
 case $SRC in /*) ;; *) SRC=$PWD/$SRC ;; esac
 TRACE=$SRC/corpora/video-photos-640-cut.spice.zst
 
@@ -46,7 +50,7 @@ py() {
 
 # matrix ARGS...: runs spice-bench matrix; status in $rc, stderr in $W/err.
 matrix() {
-    "$BENCH" matrix "$@" 2>"$W/err" >"$W/out"
+    spice_bench matrix "$@" 2>"$W/err" >"$W/out"
     rc=$?
 }
 
@@ -127,11 +131,11 @@ assert sorted(os.listdir(d)) == sorted(["index.json"] + [r["file"] for r in idx[
 '
 check "shard 1/2 holds runs 0 and 2 only" py "$CHECK_SHARD" "$W/s1" 1/2 0,2
 check "shard 2/2 holds runs 1 and 3 only" py "$CHECK_SHARD" "$W/s2" 2/2 1,3
-"$BENCH" merge -o "$W/merged" "$W/s1" "$W/s2" 2>"$W/err"
+spice_bench merge -o "$W/merged" "$W/s1" "$W/s2" 2>"$W/err"
 check "merge exits 0" test $? -eq 0
 check "merged index.json equals the unsharded one" cmp "$W/full/index.json" "$W/merged/index.json"
 check "merged results equal the unsharded ones" diff -r "$W/full" "$W/merged"
-"$BENCH" merge -o "$W/merged2" "$W/s2" "$W/s1" "$W/s1" 2>"$W/err"
+spice_bench merge -o "$W/merged2" "$W/s2" "$W/s1" "$W/s1" 2>"$W/err"
 check "merge in another order, with a set twice, gives the same index" \
     cmp "$W/full/index.json" "$W/merged2/index.json"
 
@@ -139,7 +143,7 @@ check "merge in another order, with a set twice, gives the same index" \
 cp -R "$W/s1" "$W/s1x"
 f=video-photos-640-cut_mjpeg_lan_d1_r0.json
 sed 's/"seed": 1,/"seed": 2,/' "$W/s1/$f" >"$W/s1x/$f"
-"$BENCH" merge -o "$W/merged3" "$W/s1" "$W/s1x" 2>"$W/err"
+spice_bench merge -o "$W/merged3" "$W/s1" "$W/s1x" 2>"$W/err"
 rc=$?
 check "merging two different results of one run fails with exit 2 and one line" \
     test "$rc" -eq 2 -a "$(wc -l <"$W/err")" -eq 1
@@ -162,7 +166,7 @@ cat >"$W/mf/matrix.json" <<'EOF'
   "rd": {}
 }
 EOF
-(cd / && "$BENCH" matrix "$W/mf/matrix.json" -o "$W/mf/out" -j 2 2>"$W/err")
+(cd / && spice_bench matrix "$W/mf/matrix.json" -o "$W/mf/out" -j 2 2>"$W/err")
 check "matrix file run (from another directory) exits 0" test $? -eq 0
 CHECK_FILE='
 import json, os, sys
@@ -183,7 +187,7 @@ check "matrix file: options x repeats, traces relative to the file, thresholds k
     py "$CHECK_FILE" "$W/mf/out"
 
 # ---- the project's CI matrix ----------------------------------------------------------------
-"$BENCH" matrix "$SRC/bench/ci-matrix.json" -o "$W/ci" --dry-run >"$W/out" 2>"$W/err"
+spice_bench matrix "$SRC/bench/ci-matrix.json" -o "$W/ci" --dry-run >"$W/out" 2>"$W/err"
 check "bench/ci-matrix.json is valid (--dry-run exits 0, writes nothing)" \
     test $? -eq 0 -a ! -e "$W/ci" -a ! -s "$W/err"
 CHECK_CI='
@@ -209,7 +213,7 @@ bad() {
     name=$1
     what=$2
     shift 2
-    "$BENCH" matrix "$@" -o "$W/bad-out" 2>"$W/err" >"$W/out"
+    spice_bench matrix "$@" -o "$W/bad-out" 2>"$W/err" >"$W/out"
     rc=$?
     lines=$(wc -l <"$W/err")
     if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$what" "$W/err" && \
@@ -234,7 +238,7 @@ bad "matrix-file codecs not an array" '"codecs" must be' "$W/bad-type.json"
 printf '{"traces": [' >"$W/bad-json.json"
 bad "matrix file not JSON" "not valid JSON" "$W/bad-json.json"
 bad "matrix file and --codecs" "replaces" "$W/mf/matrix.json" --codecs mjpeg
-"$BENCH" merge -o "$W/bad-out" "$W/mf" 2>"$W/err"
+spice_bench merge -o "$W/bad-out" "$W/mf" 2>"$W/err"
 rc=$?
 check "merge of a directory without index.json: exit 2, one line" \
     test "$rc" -eq 2 -a "$(wc -l <"$W/err")" -eq 1 -a ! -e "$W/bad-out/index.json"
@@ -261,10 +265,30 @@ assert sorted(os.listdir(d)) == sorted(["index.json", good["file"]]), os.listdir
 '
 check "the failed run is in the index with its exit code and error, the other one done" \
     py "$CHECK_FAIL" "$W/fail"
-"$BENCH" merge -o "$W/fail-merged" "$W/fail" 2>"$W/err"
+spice_bench merge -o "$W/fail-merged" "$W/fail" 2>"$W/err"
 check "merge keeps the failed run" \
     py 'import json,sys; r=json.load(open(sys.argv[1]))["runs"]; assert [x["status"] for x in r] == ["ok", "failed"]' \
     "$W/fail-merged/index.json"
+
+# ---- --isolate: an encoder crashing in one run ends only that run -----------------------------
+# The worker test hook crashes every isolated encoder at its 3rd frame: the
+# video run fails with the worker's signal, the text run (no stream, no
+# encoder) succeeds, and the matrix says so.
+SV_ISOLATE_TEST_CRASH_AT=3 spice_bench matrix --traces "$TRACE,$SRC/corpora/text-scroll.spice.zst" \
+    --codecs mjpeg --nets lan --deterministic --duration 2 --isolate -j 1 \
+    -o "$W/iso" >"$W/out" 2>"$W/err"
+check "matrix --isolate: exit status 1 when a run's encoder crashed" test $? -eq 1
+CHECK_ISO='
+import json, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+by_trace = {r["trace"].rsplit("/", 1)[-1]: r for r in runs}
+video = by_trace["video-photos-640-cut.spice.zst"]
+text = by_trace["text-scroll.spice.zst"]
+assert video["status"] == "failed" and "crashed" in video["error"], video
+assert text["status"] == "ok", text
+'
+check "matrix --isolate: the crashed run is failed with its error, the other one ok" \
+    py "$CHECK_ISO" "$W/iso/index.json"
 
 echo "1..$n"
 if [ "$failed" -gt 0 ]; then
