@@ -376,11 +376,24 @@ SvDrawable *sv_drawable_get_current(SvDisplay *display, guint stream_id)
 static void region_from_rect(pixman_region32_t *r, const SpiceRect *rect)
 {
     if (rect->right > rect->left && rect->bottom > rect->top) {
-        pixman_region32_init_rect(r, rect->left, rect->top, (unsigned)(rect->right - rect->left),
-                                  (unsigned)(rect->bottom - rect->top));
+        /* From the corners: right - left overflows an int for guest
+         * rectangles wider than INT32_MAX. */
+        pixman_box32_t box = {rect->left, rect->top, rect->right, rect->bottom};
+        pixman_region32_init_rects(r, &box, 1);
     } else {
         pixman_region32_init(r);
     }
+}
+
+/* COPY_BITS: the area read, src_pos with the bbox's size, clamped to int32
+ * (a guest's bbox and src_pos may be anywhere). */
+static SpiceRect copy_bits_source(const SvDrawCommand *cmd)
+{
+    int64_t w = (int64_t)cmd->bbox.right - cmd->bbox.left;
+    int64_t h = (int64_t)cmd->bbox.bottom - cmd->bbox.top;
+    return (SpiceRect){cmd->src_pos.x, cmd->src_pos.y,
+                       (int32_t)CLAMP(cmd->src_pos.x + w, (int64_t)INT32_MIN, (int64_t)INT32_MAX),
+                       (int32_t)CLAMP(cmd->src_pos.y + h, (int64_t)INT32_MIN, (int64_t)INT32_MAX)};
 }
 
 /* The drawable's region: bbox ∩ its clip rectangles ∩ the surface. */
@@ -392,12 +405,10 @@ static void drawable_compute_region(SvDrawable *d, SvSurface *surface)
         pixman_region32_t clip;
         pixman_region32_init(&clip);
         for (uint32_t i = 0; i < d->cmd.n_clip_rects; i++) {
-            const SpiceRect *c = &d->clip_rects[i];
-            if (c->right > c->left && c->bottom > c->top) {
-                pixman_region32_union_rect(&clip, &clip, c->left, c->top,
-                                           (unsigned)(c->right - c->left),
-                                           (unsigned)(c->bottom - c->top));
-            }
+            pixman_region32_t one;
+            region_from_rect(&one, &d->clip_rects[i]);
+            pixman_region32_union(&clip, &clip, &one);
+            pixman_region32_fini(&one);
         }
         pixman_region32_intersect(&r, &r, &clip);
         pixman_region32_fini(&clip);
@@ -560,8 +571,12 @@ gboolean sv_display_create_surface(SvDisplay *display, int64_t now_ns, uint32_t 
             return FALSE;
         }
     }
-    SvCanvas *canvas = sv_canvas_new(width, height, format, error);
+    g_autoptr(GError) canvas_error = NULL;
+    SvCanvas *canvas = sv_canvas_new(width, height, format, &canvas_error);
     if (canvas == NULL) {
+        /* A guest's absurd size is a bad command, in the display's domain. */
+        g_set_error(error, SV_DISPLAY_ERROR, SV_DISPLAY_ERROR_INVALID_COMMAND, "surface %u: %s",
+                    surface_id, canvas_error->message);
         return FALSE;
     }
     if (data) {
@@ -948,9 +963,7 @@ static void mark_read(SvSurface *surface, const SpiceRect *area)
 static void mark_reads(SvDisplay *display, SvSurface *surface, const SvDrawCommand *cmd)
 {
     if (cmd->type == QXL_COPY_BITS) {
-        SpiceRect src = {cmd->src_pos.x, cmd->src_pos.y,
-                         cmd->src_pos.x + (cmd->bbox.right - cmd->bbox.left),
-                         cmd->src_pos.y + (cmd->bbox.bottom - cmd->bbox.top)};
+        SpiceRect src = copy_bits_source(cmd);
         mark_read(surface, &src);
     }
     const SvImage *images[3] = {cmd->src, cmd->mask, cmd->brush.pattern};
@@ -1034,9 +1047,7 @@ gboolean sv_display_draw(SvDisplay *display, int64_t now_ns, const SvDrawCommand
         }
     }
     if (on_primary && copy_bits) {
-        SpiceRect src = {cmd->src_pos.x, cmd->src_pos.y,
-                         cmd->src_pos.x + (cmd->bbox.right - cmd->bbox.left),
-                         cmd->src_pos.y + (cmd->bbox.bottom - cmd->bbox.top)};
+        SpiceRect src = copy_bits_source(cmd);
         pixman_region32_t r;
         region_from_rect(&r, &src);
         detach_streams_behind(display, &r, NULL);
