@@ -19,8 +19,10 @@
 #include "sim-decoder.h"
 
 /* spice-gtk waits as long as it takes; a simulation must not hang on a
- * decoder that never answers. */
-#define DECODE_TIMEOUT_US G_USEC_PER_SEC /* 1 s */
+ * decoder that never answers. SV_DECODE_TIMEOUT_MS overrides it for runs
+ * that are slow on purpose (tests under valgrind: tests/valgrind-run.sh). */
+#define DECODE_TIMEOUT_US G_USEC_PER_SEC         /* 1 s */
+#define DECODE_TIMEOUT_MAX_MS (24 * 3600 * 1000) /* 1 day */
 /* How long one wait for the picture lasts before the bus is looked at. */
 #define PULL_SLICE_NS (2 * GST_MSECOND)
 /* Timestamps given to the frames (decoders only need them increasing). */
@@ -295,6 +297,27 @@ static gboolean copy_sample(SvSimDecoder *decoder, GstSample *sample, GError **e
     return TRUE;
 }
 
+/* The wait for a picture: DECODE_TIMEOUT_US, or SV_DECODE_TIMEOUT_MS (read once). */
+static int64_t decode_timeout_us(void)
+{
+    static gsize once = 0;
+    static int64_t timeout_us = DECODE_TIMEOUT_US;
+    if (g_once_init_enter(&once)) {
+        const char *env = g_getenv("SV_DECODE_TIMEOUT_MS");
+        guint64 ms = 0;
+        if (env != NULL &&
+            g_ascii_string_to_unsigned(env, 10, 1, DECODE_TIMEOUT_MAX_MS, &ms, NULL)) {
+            timeout_us = (int64_t)ms * 1000;
+        } else if (env != NULL) {
+            g_message("SV_DECODE_TIMEOUT_MS='%s' is not a number of milliseconds from 1 to %d; "
+                      "using %d ms",
+                      env, DECODE_TIMEOUT_MAX_MS, (int)(DECODE_TIMEOUT_US / 1000));
+        }
+        g_once_init_leave(&once, 1);
+    }
+    return timeout_us;
+}
+
 static gboolean gst_decode(SvSimDecoder *decoder, const uint8_t *data, size_t size, GError **error)
 {
     /* A pipeline that failed earlier decodes nothing more. */
@@ -312,7 +335,8 @@ static gboolean gst_decode(SvSimDecoder *decoder, const uint8_t *data, size_t si
         return FALSE;
     }
 
-    int64_t deadline_us = g_get_monotonic_time() + DECODE_TIMEOUT_US;
+    int64_t timeout_us = decode_timeout_us();
+    int64_t deadline_us = g_get_monotonic_time() + timeout_us;
     for (;;) {
         g_autoptr(GstSample) sample =
             gst_app_sink_try_pull_sample(GST_APP_SINK(decoder->appsink), PULL_SLICE_NS);
@@ -325,8 +349,8 @@ static gboolean gst_decode(SvSimDecoder *decoder, const uint8_t *data, size_t si
         if (gst_app_sink_is_eos(GST_APP_SINK(decoder->appsink)) ||
             g_get_monotonic_time() >= deadline_us) {
             g_set_error(error, SV_SIM_DECODER_ERROR, SV_SIM_DECODER_ERROR_TIMEOUT,
-                        "no picture from the decoder within %d ms",
-                        (int)(DECODE_TIMEOUT_US / 1000));
+                        "no picture from the decoder within %" G_GINT64_FORMAT " ms",
+                        timeout_us / 1000);
             return FALSE;
         }
     }

@@ -13,9 +13,36 @@
 
 #include "server-private.h"
 
+/* SV_ENCODE_TIMEOUT_MS's upper bound. */
+#define ENCODE_TIMEOUT_MAX_MS (24 * 3600 * 1000) /* 1 day */
+
 static SvDisplayEvent event_init(SvDisplayEventType type, SvDisplayClient *client, int stream_id)
 {
     return (SvDisplayEvent){.type = type, .client = client, .stream_id = stream_id};
+}
+
+/* The encoders' output timeout when the display's configuration leaves it at
+ * 0 (the library's 1 s): SV_ENCODE_TIMEOUT_MS, read once, for runs that are
+ * slow on purpose (the tests under valgrind, tests/valgrind-run.sh), where a
+ * GStreamer encoder's first frame takes longer than 1 s. */
+static int64_t default_encode_timeout_ns(void)
+{
+    static gsize once = 0;
+    static int64_t timeout_ns = 0;
+    if (g_once_init_enter(&once)) {
+        const char *env = g_getenv("SV_ENCODE_TIMEOUT_MS");
+        guint64 ms = 0;
+        if (env != NULL &&
+            g_ascii_string_to_unsigned(env, 10, 1, ENCODE_TIMEOUT_MAX_MS, &ms, NULL)) {
+            timeout_ns = (int64_t)ms * 1000000;
+        } else if (env != NULL) {
+            g_message("SV_ENCODE_TIMEOUT_MS='%s' is not a number of milliseconds from 1 to %d; "
+                      "ignoring it",
+                      env, ENCODE_TIMEOUT_MAX_MS);
+        }
+        g_once_init_leave(&once, 1);
+    }
+    return timeout_ns;
 }
 
 /* ---- rate-control callbacks ------------------------------------------------------ */
@@ -183,6 +210,9 @@ SvAgent *sv_agent_new(SvDisplay *display, SvDisplayClient *client, guint stream_
     };
     SvEncoderConfig config = display->config.encoder;
     config.clock = (SvClock){.now_ns = display_clock_now, .opaque = display};
+    if (config.encode_timeout_ns == 0) {
+        config.encode_timeout_ns = default_encode_timeout_ns();
+    }
     const SvVideoCodecs *codecs = client->codecs ? client->codecs : display->codecs;
     agent->encoder = sv_video_codecs_create_encoder(codecs, client->config.display_caps,
                                                     agent->starting_bit_rate, &cbs, bitmap_ref,
@@ -387,6 +417,9 @@ gboolean sv_display_client_stream_report(SvDisplay *display, SvDisplayClient *cl
         agent->reports_forwarded++;
         ev.text = "forwarded to the encoder";
         sv_latency_report(display, client, agent, report);
+    }
+    if (g_str_has_prefix(ev.text, "ignored")) {
+        g_debug("%s: stream report for stream %u %s", client->name, report->stream_id, ev.text);
     }
     sv_display_emit(display, &ev);
     return TRUE;

@@ -11,6 +11,11 @@ SRC=$2
 # meson passes the program relative to the build directory; the checks run
 # in a scratch directory.
 case $BENCH in /*) ;; *) BENCH=$(pwd)/$BENCH ;; esac
+# Under `meson test --setup valgrind`, SV_TEST_WRAPPER runs spice-bench under
+# valgrind (tests/valgrind-run.sh). The replays and the rd sweep that make
+# the inputs run natively: the harness suite replays every codec under
+# valgrind already, and these would take most of the time.
+spice_bench() { ${SV_TEST_WRAPPER:+"$SV_TEST_WRAPPER"} "$BENCH" "$@"; }
 case $SRC in /*) ;; *) SRC=$(pwd)/$SRC ;; esac
 TRACE=$SRC/corpora/video-photos-640-cut.spice.zst
 
@@ -65,7 +70,7 @@ py() {
 bad() { # NAME ARGS...
     name=$1
     shift
-    if run 2 "$name" "$BENCH" "$@"; then
+    if run 2 "$name" spice_bench "$@"; then
         lines=$(wc -l <"$name.err")
         if [ "$lines" -eq 1 ] && grep -q '^spice-bench: ' "$name.err"; then
             ok "$name: status 2, one line: $(cat "$name.err")"
@@ -91,14 +96,14 @@ replay --codec vp8 --json worse/vp8.json
 replay --codec h264 --bit-rate 1 --no-rate-control --json worse/h264.json
 
 # Identical sets: nothing regressed.
-if run 0 same "$BENCH" compare base base; then
+if run 0 same spice_bench compare base base; then
     ok "identical sets: status 0"
     contains same.out "0 regressed, 0 improved" "identical sets: all unchanged"
     lacks same.out "^!!" "identical sets: no row marked"
 fi
 
 # Worse JPEG quality as NEW: PSNR and SSIM regress, the rest does not.
-if run 1 worse "$BENCH" compare base worse; then
+if run 1 worse spice_bench compare base worse; then
     ok "worse set: status 1"
     contains worse.out '^!!  psnr_mean .*48.42 dB .*39.28 dB .*-9.14 dB .*regressed' \
         "worse set: psnr_mean regressed with its numbers"
@@ -113,30 +118,30 @@ if run 1 worse "$BENCH" compare base worse; then
 fi
 
 # The reverse is an improvement.
-if run 0 better "$BENCH" compare worse base; then
+if run 0 better spice_bench compare worse base; then
     contains better.out '^ +  psnr_mean .*improved' "better set: psnr_mean improved"
 fi
 
 # Thresholds from the command line and from a matrix file.
-if run 0 override "$BENCH" compare base worse --threshold psnr_mean=-10 --threshold 'ssim_mean=off'; then
+if run 0 override spice_bench compare base worse --threshold psnr_mean=-10 --threshold 'ssim_mean=off'; then
     contains override.out 'psnr_mean .*-10 dB  unchanged' "--threshold: psnr_mean unchanged"
 fi
-run 1 override-one "$BENCH" compare base worse --threshold psnr_mean=-10 &&
+run 1 override-one spice_bench compare base worse --threshold psnr_mean=-10 &&
     contains override-one.out '^!!  ssim_mean' "--threshold: the other metric still regresses"
 cat >matrix.json <<'EOF'
 {"traces": [], "thresholds": {"psnr_mean": "-10", "ssim_mean": 0.05}}
 EOF
-run 0 matrix "$BENCH" compare base worse --matrix matrix.json &&
+run 0 matrix spice_bench compare base worse --matrix matrix.json &&
     ok "--matrix thresholds: status 0"
-run 1 matrix-cli "$BENCH" compare base worse --matrix matrix.json --threshold psnr_mean=0.3 &&
+run 1 matrix-cli spice_bench compare base worse --matrix matrix.json --threshold psnr_mean=0.3 &&
     ok "--threshold wins over --matrix"
-run 1 relative "$BENCH" compare worse base --threshold 'video_bitrate_bps=+5%' \
+run 1 relative spice_bench compare worse base --threshold 'video_bitrate_bps=+5%' \
     --threshold psnr_mean=20 &&
     contains relative.out '^!!  video_bitrate_bps .*+5 %  regressed' \
         "bit rate regresses when PSNR did not rise by the PSNR threshold"
 
 # JUnit: valid XML, one testcase per run x metric, the regressions as failures.
-if run 1 junit "$BENCH" compare base worse --format junit -o junit.xml; then
+if run 1 junit spice_bench compare base worse --format junit -o junit.xml; then
     [ ! -e junit.xml.tmp ] || fail "junit: junit.xml.tmp left behind"
     if py junit.xml <<'EOF' >junit.check 2>&1; then ok "junit: $(cat junit.check)"; else fail "junit: $(cat junit.check)"; fi
 import sys, xml.dom.minidom
@@ -166,7 +171,7 @@ d["run"]["trace"] = "a&b <c> \"d\" 'e'\u00e9.spice"
 json.dump(d, sys.stdout)
 EOF
 done
-if run 1 junit-odd "$BENCH" compare odd-base odd-new --format junit -o odd.xml; then
+if run 1 junit-odd spice_bench compare odd-base odd-new --format junit -o odd.xml; then
     if py odd.xml <<'EOF' >odd.check 2>&1; then ok "junit: $(cat odd.check)"; else fail "junit escaping: $(cat odd.check)"; fi
 import sys, xml.dom.minidom
 doc = xml.dom.minidom.parse(sys.argv[1])
@@ -177,7 +182,7 @@ EOF
 fi
 
 # Markdown: a table for a merge-request comment.
-if run 1 markdown "$BENCH" compare base worse --format markdown; then
+if run 1 markdown spice_bench compare base worse --format markdown; then
     contains markdown.out '^| Run | Metric | Base | New | Change | Threshold | Verdict |$' \
         "markdown: table header"
     contains markdown.out '^|---|---|---:|' "markdown: table rule"
@@ -186,7 +191,7 @@ if run 1 markdown "$BENCH" compare base worse --format markdown; then
 fi
 
 # JSON.
-if run 1 json "$BENCH" compare base worse --format json -o compare.json; then
+if run 1 json spice_bench compare base worse --format json -o compare.json; then
     if py compare.json <<'EOF' >json.check 2>&1; then ok "json: $(cat json.check)"; else fail "json: $(cat json.check)"; fi
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -229,21 +234,21 @@ noisy_set noisy-close-a 1000 1001 999
 noisy_set noisy-close-b 1050 1051 1049
 noisy_set noisy-wide-a 1000 1200 800 950
 noisy_set noisy-wide-b 1300 1000 1400
-run 0 noisy1 "$BENCH" compare noisy-base/run1.json noisy-slow/run1.json &&
+run 0 noisy1 spice_bench compare noisy-base/run1.json noisy-slow/run1.json &&
     contains noisy1.out 'replay_wall_ms .*+50.0 %  *+10 %  unchanged (noisy, 1 sample)' \
         "noisy, 1 sample: unchanged"
-if run 1 noisy3 "$BENCH" compare noisy-base noisy-slow; then
+if run 1 noisy3 spice_bench compare noisy-base noisy-slow; then
     contains noisy3.out '^!!  replay_wall_ms .*+50.0 %  *+10 %  regressed (Welch p=4.26e-07, n=3/3)' \
         "noisy, 3 samples: wall time regressed by Welch's test"
     contains noisy3.out '^!!  cpu_total_ms .*regressed (Welch' "noisy: CPU time too"
 fi
-run 0 noisy-close "$BENCH" compare noisy-close-a noisy-close-b &&
+run 0 noisy-close spice_bench compare noisy-close-a noisy-close-b &&
     contains noisy-close.out 'replay_wall_ms .*+5.0 %  *+10 %  unchanged (Welch p=4.26e-07, n=3/3)' \
         "noisy: significant but within the threshold is unchanged"
-run 0 noisy-wide "$BENCH" compare noisy-wide-a noisy-wide-b &&
+run 0 noisy-wide spice_bench compare noisy-wide-a noisy-wide-b &&
     contains noisy-wide.out 'replay_wall_ms .*unchanged (Welch p=0.171, n=4/3)' \
         "noisy: beyond the threshold but not significant is unchanged"
-run 0 noisy-faster "$BENCH" compare noisy-slow noisy-base &&
+run 0 noisy-faster spice_bench compare noisy-slow noisy-base &&
     contains noisy-faster.out '^ +  replay_wall_ms .*improved (Welch' "noisy: faster is improved"
 
 # Bad input: status 2, one line.
@@ -284,7 +289,7 @@ b = d["bd_rate"][0]
 assert b["anchor"] == "mjpeg" and b["codec"] == "vp8" and isinstance(b["bd_rate_pct"], float), b
 print("2 curves x 4 points, BD-rate %.2f %%" % b["bd_rate_pct"])
 EOF
-    run 0 bd-one "$BENCH" bd-rate rd.json --codec-a mjpeg --codec-b vp8 &&
+    run 0 bd-one spice_bench bd-rate rd.json --codec-a mjpeg --codec-b vp8 &&
         contains bd-one.out '^BD-rate of vp8 against mjpeg: [-+][0-9]' "bd-rate inside one rd file"
     bad bd-choose bd-rate rd.json rd.json
 fi
@@ -304,9 +309,9 @@ for p in c["points"]:
     p["video_bps"] *= 1.23
 json.dump(d, sys.stdout)
 EOF
-run 0 bd-23 "$BENCH" bd-rate a.json b.json --psnr &&
+run 0 bd-23 spice_bench bd-rate a.json b.json --psnr &&
     contains bd-23.out '^BD-rate of vp8 against h264: +23.00 %' "bd-rate: rates x 1.23 give +23.00 %"
-run 0 bd-0 "$BENCH" bd-rate a.json a.json --json &&
+run 0 bd-0 spice_bench bd-rate a.json a.json --json &&
     contains bd-0.out '"bd_rate_pct": 0' "bd-rate: A against A is 0"
 cat >three.json <<'EOF'
 {"schema": "spice-bench-rd/1", "curves": [{"codec": "vp8", "points": [
@@ -323,7 +328,7 @@ cat >flat.json <<'EOF'
 EOF
 bad bd-strict bd-rate a.json flat.json --strict
 contains bd-strict.err 'not monotone' "bd-rate --strict: non-monotone curve rejected"
-run 0 bd-pruned "$BENCH" bd-rate a.json flat.json &&
+run 0 bd-pruned spice_bench bd-rate a.json flat.json &&
     ok "bd-rate: a dominated point is left out: $(cat bd-pruned.out)"
 bad bd-none bd-rate
 bad bd-schema bd-rate base/mjpeg.json a.json

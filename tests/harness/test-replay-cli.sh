@@ -7,6 +7,9 @@
 # Usage: test-replay-cli.sh SPICE_BENCH CORPORA_DIR DOCS_DIR
 set -u
 bench=$1
+# Under `meson test --setup valgrind`, SV_TEST_WRAPPER runs spice-bench under
+# valgrind (tests/valgrind-run.sh).
+spice_bench() { ${SV_TEST_WRAPPER:+"$SV_TEST_WRAPPER"} "$bench" "$@"; }
 corpora=$2
 docs=$3
 video=$corpora/video-photos-640-cut.spice.zst
@@ -15,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # A run with every output.
-"$bench" "$video" --codec mjpeg --deterministic --json "$tmp/r.json" --csv "$tmp/r.csv" \
+spice_bench "$video" --codec mjpeg --deterministic --json "$tmp/r.json" --csv "$tmp/r.csv" \
     --dump-frames "$tmp/dump" --dump-fps 5 >"$tmp/out" 2>"$tmp/err"
 status=$?
 [ "$status" -eq 0 ] || fail "replay: exit status $status: $(cat "$tmp/err")"
@@ -29,14 +32,14 @@ grep -qi 'psnr' "$tmp/out" || fail "summary lacks PSNR: $(cat "$tmp/out")"
 ls "$tmp" | grep -q '\.tmp$' && fail "temporary file left behind"
 
 # JSON on stdout, summary moved to stderr.
-"$bench" "$video" --codec mjpeg --deterministic --json - >"$tmp/stdout.json" 2>/dev/null ||
+spice_bench "$video" --codec mjpeg --deterministic --json - >"$tmp/stdout.json" 2>/dev/null ||
     fail "--json -: non-zero exit"
 grep -q '"schema"' "$tmp/stdout.json" || fail "--json - wrote no JSON to stdout"
 
 # Bad input: exit status 2 and exactly one line naming the problem.
 check_bad() {
     expect=$1; shift
-    "$bench" "$@" >"$tmp/o" 2>"$tmp/e"; s=$?
+    spice_bench "$@" >"$tmp/o" 2>"$tmp/e"; s=$?
     [ "$s" -eq 2 ] || fail "$*: exit status $s, expected 2"
     [ "$(wc -l <"$tmp/e")" -eq 1 ] || fail "$*: expected one line on stderr, got: $(cat "$tmp/e")"
     grep -q -- "$expect" "$tmp/e" || fail "$*: message lacks '$expect': $(cat "$tmp/e")"
@@ -52,7 +55,7 @@ check_bad "offset" "$tmp/bad.spice" --json "$tmp/bad.json"
 [ -e "$tmp/bad.json" ] && fail "a JSON file was left after bad input"
 
 # The man page documents every option --help lists.
-"$bench" --help >"$tmp/help" || fail "--help failed"
+spice_bench --help >"$tmp/help" || fail "--help failed"
 for opt in $(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u); do
     grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" "$docs/spice-bench.1" ||
         grep -q -- "$opt" "$docs/spice-bench.1" || fail "docs/spice-bench.1 lacks $opt"

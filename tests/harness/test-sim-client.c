@@ -26,6 +26,7 @@
 #include <spice-video/registry.h>
 #include <spice-video/server.h>
 
+#include "../test-timeout.h"
 #include "sim-client.h"
 
 #define NS_PER_MS G_GINT64_CONSTANT(1000000)
@@ -1024,7 +1025,7 @@ static void test_decode(gconstpointer user_data)
         .clock = {.now_ns = virtual_clock},
         .no_rate_control = TRUE,
         .fixed_quality = 90,
-        .encode_timeout_ns = 20 * G_GINT64_CONSTANT(1000000000),
+        .encode_timeout_ns = sv_test_timeout_ns(20 * G_GINT64_CONSTANT(1000000000)),
     };
     virtual_now_ns = 1000 * G_GINT64_CONSTANT(1000000000);
     VideoEncoder *encoder = desc->create_full(desc->codec_type, 8u * 1000u * 1000u, &cbs,
