@@ -41,7 +41,7 @@ typedef struct {
     GPtrArray *options; /* encoder option sets, "" = none */
     guint repeat;
     gboolean deterministic;
-    gboolean isolate; /* pass --isolate (not part of the matrix's identity) */
+    gboolean isolate;     /* pass --isolate (not part of the matrix's identity) */
     double duration_s;    /* 0 = the whole trace */
     JsonNode *thresholds; /* from a matrix file, passed through into the index */
     JsonNode *rd;
