@@ -2,10 +2,11 @@
 /* SPDX-FileCopyrightText: 2026 The spice-video authors */
 
 /*
- * The GStreamer codec backend: `appsrc ! <encoder> [! caps filter] ! appsink`
- * fed with I420/I444 frames the frame encoder converted with libyuv (so no
- * videoconvert), and the gstreamer:* factories around it (reference 4.1,
- * 4.2, 4.11; docs/streaming-encoders.md, "GStreamer").
+ * The GStreamer codec backend: `<encoder> [! caps filter] ! appsink`, fed
+ * from a source pad of our own with I420/I444 frames the frame encoder
+ * converted with libyuv (so no videoconvert), and the gstreamer:* factories
+ * around it (reference 4.1, 4.2, 4.11; docs/streaming-encoders.md,
+ * "GStreamer").
  *
  * Differences from spice-server's pipelines, on purpose:
  *  - the input is already I420 (I444 with yuv444=true): streams are 4:2:0
@@ -13,6 +14,9 @@
  *    H.264 and VP9, which many clients cannot decode;
  *  - the output of every frame is waited for with a bound (spice waits
  *    forever, reference 4.3);
+ *  - the frame is pushed into the encoder on the caller's thread, as the
+ *    native encoders call their library: no appsrc streaming thread, so no
+ *    thread hand-off and no cross-core cache misses per frame;
  *  - the bit-rate unit of each element is known instead of guessed from the
  *    property's description (which divided kbit/s values by 1024);
  *  - x265enc runs with zero-latency settings, so it emits one output per
@@ -24,7 +28,6 @@
 
 #if SV_HAVE_GST_ENCODERS
 #include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #endif
@@ -224,13 +227,22 @@ typedef struct {
 
     /* The running pipeline, NULL before start() and after a failure. */
     GstElement *pipeline;
-    GstAppSrc *appsrc;
+    /* Ours, linked to the encoder's sink pad: gst_pad_push() runs the
+     * encoder's chain function on the caller's thread. */
+    GstPad *srcpad;
     GstElement *encoder;
     GstAppSink *appsink;
     GstBus *bus;
     /* Input frames: reused buffers, so a frame costs one copy and no page
      * faults (a fresh 720p buffer faults in 1.4 MB every frame). */
     GstBufferPool *pool;
+    /* TRUE once a copied frame was seen released by the element when the
+     * push returned: from then on frames in the frame encoder's layout are
+     * wrapped instead of copied (see wrap_frame()). */
+    gboolean inputs_released;
+    /* An element that kept a wrapped frame: copy for good. */
+    gboolean never_wrap;
+    guint64 wrapped_frames; /* for tests */
     GstVideoInfo video_info;
     SvBackendFormat format;
     int64_t frame_duration_ns;
@@ -315,13 +327,16 @@ static void stop_pipeline(GstBackend *backend)
         return;
     }
     gst_element_set_state(backend->pipeline, GST_STATE_NULL);
+    if (backend->srcpad != NULL) {
+        gst_pad_set_active(backend->srcpad, FALSE);
+        g_clear_pointer(&backend->srcpad, gst_object_unref);
+    }
     if (backend->pool != NULL) {
         gst_buffer_pool_set_active(backend->pool, FALSE);
         g_clear_pointer(&backend->pool, gst_object_unref);
     }
     gst_bus_set_sync_handler(backend->bus, NULL, NULL, NULL);
     g_clear_pointer(&backend->bus, gst_object_unref);
-    g_clear_pointer(&backend->appsrc, gst_object_unref);
     g_clear_pointer(&backend->appsink, gst_object_unref);
     g_clear_pointer(&backend->encoder, gst_object_unref);
     g_clear_pointer(&backend->pipeline, gst_object_unref);
@@ -500,11 +515,28 @@ static void *gst_backend_create(SpiceVideoCodecType codec, const int *options, G
     return backend;
 }
 
+/* Upstream events and queries reach our source pad (latency queries,
+ * reconfigure, QoS); nothing upstream acts on them. */
+static gboolean srcpad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+    (void)pad;
+    (void)parent;
+    gst_event_unref(event);
+    return FALSE;
+}
+
+static gboolean srcpad_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+    (void)pad;
+    (void)parent;
+    (void)query;
+    return FALSE;
+}
+
 static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *format, GError **error)
 {
     const CodecInfo *info = backend->info;
     GstElement *pipeline = gst_pipeline_new(NULL);
-    GstElement *src = make_element("appsrc", "src");
     GstElement *encoder = make_element(info->element, "encoder");
     GstElement *filter = NULL;
     GstElement *sink = make_element("appsink", "sink");
@@ -512,17 +544,12 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
     if (info->output_caps != NULL) {
         filter = make_element("capsfilter", "output-caps");
     }
-    if (src == NULL || encoder == NULL || sink == NULL ||
-        (info->output_caps != NULL && filter == NULL)) {
+    if (encoder == NULL || sink == NULL || (info->output_caps != NULL && filter == NULL)) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "cannot create the %s pipeline: no %s element", info->element,
-                    src == NULL       ? "appsrc"
-                    : encoder == NULL ? info->element
-                    : sink == NULL    ? "appsink"
-                                      : "capsfilter");
-        if (src != NULL) {
-            gst_object_unref(gst_object_ref_sink(src));
-        }
+                    encoder == NULL ? info->element
+                    : sink == NULL  ? "appsink"
+                                    : "capsfilter");
         if (encoder != NULL) {
             gst_object_unref(gst_object_ref_sink(encoder));
         }
@@ -545,28 +572,37 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
                               pad ? (format->height + 1) & ~1u : format->height);
     backend->video_info.fps_n = (int)MAX(format->fps, 1);
     backend->video_info.fps_d = 1;
-    g_autoptr(GstCaps) input_caps = gst_video_info_to_caps(&backend->video_info);
 
-    g_object_set(src, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp", FALSE, "caps",
-                 input_caps, NULL);
-    g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, "enable-last-sample", FALSE, NULL);
+    /* sync=false: output as soon as it is encoded; async=false: the sink
+     * does not wait for a first buffer to reach PLAYING. */
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "enable-last-sample",
+                 FALSE, NULL);
     configure_encoder(backend, encoder);
     if (filter != NULL) {
         g_autoptr(GstCaps) output_caps = gst_caps_from_string(info->output_caps);
         g_object_set(filter, "caps", output_caps, NULL);
     }
 
-    gst_bin_add_many(GST_BIN(pipeline), src, encoder, sink, NULL);
+    gst_bin_add_many(GST_BIN(pipeline), encoder, sink, NULL);
     gboolean linked;
     if (filter != NULL) {
         gst_bin_add(GST_BIN(pipeline), filter);
-        linked = gst_element_link_many(src, encoder, filter, sink, NULL);
+        linked = gst_element_link_many(encoder, filter, sink, NULL);
     } else {
-        linked = gst_element_link_many(src, encoder, sink, NULL);
+        linked = gst_element_link(encoder, sink);
+    }
+    GstPad *srcpad = gst_pad_new("src", GST_PAD_SRC);
+    gst_pad_set_event_function(srcpad, srcpad_event);
+    gst_pad_set_query_function(srcpad, srcpad_query);
+    if (linked) {
+        GstPad *sinkpad = gst_element_get_static_pad(encoder, "sink");
+        linked = sinkpad != NULL && GST_PAD_LINK_SUCCESSFUL(gst_pad_link(srcpad, sinkpad));
+        g_clear_pointer(&sinkpad, gst_object_unref);
     }
     if (!linked) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "cannot link the %s pipeline", info->element);
+        gst_object_unref(gst_object_ref_sink(srcpad));
         gst_object_unref(pipeline);
         return FALSE;
     }
@@ -576,6 +612,7 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
 
     /* A pool of input buffers; without it (it cannot fail in practice)
      * every frame gets a new allocation. */
+    g_autoptr(GstCaps) input_caps = gst_video_info_to_caps(&backend->video_info);
     GstBufferPool *pool = gst_video_buffer_pool_new();
     GstStructure *config = gst_buffer_pool_get_config(pool);
     gst_buffer_pool_config_set_params(config, input_caps,
@@ -588,7 +625,7 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
     }
 
     backend->pipeline = pipeline;
-    backend->appsrc = GST_APP_SRC(gst_object_ref(src));
+    backend->srcpad = gst_object_ref_sink(srcpad);
     backend->encoder = gst_object_ref(encoder);
     backend->appsink = GST_APP_SINK(gst_object_ref(sink));
     backend->bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline));
@@ -604,6 +641,24 @@ static gboolean build_pipeline(GstBackend *backend, const SvBackendFormat *forma
         g_debug("gstreamer %s: no bit-rate property; the rate is not controlled", info->element);
     }
     return TRUE;
+}
+
+/* What a source element sends before its first buffer: stream start, the
+ * input caps (the encoder configures its library on them) and a time
+ * segment. FALSE if the encoder refuses one. */
+static gboolean send_stream_events(GstBackend *backend)
+{
+    g_autoptr(GstCaps) caps = gst_video_info_to_caps(&backend->video_info);
+    GstSegment segment;
+
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    if (!gst_pad_push_event(backend->srcpad, gst_event_new_stream_start("spice-video"))) {
+        return FALSE;
+    }
+    if (!gst_pad_push_event(backend->srcpad, gst_event_new_caps(caps))) {
+        return FALSE;
+    }
+    return gst_pad_push_event(backend->srcpad, gst_event_new_segment(&segment));
 }
 
 static gboolean gst_backend_start(void *opaque, const SvBackendFormat *format,
@@ -627,7 +682,11 @@ static gboolean gst_backend_start(void *opaque, const SvBackendFormat *format,
     GstStateChangeReturn change = sv_fault_hit("gst.playing")
                                       ? GST_STATE_CHANGE_FAILURE
                                       : gst_element_set_state(backend->pipeline, GST_STATE_PLAYING);
-    if (change == GST_STATE_CHANGE_FAILURE || pipeline_failed(backend)) {
+    if (change != GST_STATE_CHANGE_FAILURE && !gst_pad_set_active(backend->srcpad, TRUE)) {
+        change = GST_STATE_CHANGE_FAILURE;
+    }
+    if (change == GST_STATE_CHANGE_FAILURE || pipeline_failed(backend) ||
+        !send_stream_events(backend)) {
         g_set_error(error, SV_ENCODER_ERROR, SV_ENCODER_ERROR_UNAVAILABLE,
                     "the %s pipeline does not start for %ux%u %s", backend->info->element,
                     format->width, format->height, format->yuv444 ? "Y444" : "I420");
@@ -697,6 +756,52 @@ static GstBuffer *copy_frame(GstBackend *backend, const SvYuvFrame *frame)
     return buffer;
 }
 
+/*
+ * The caller's planes as a GstBuffer, without a copy, when they are one
+ * block in the frame encoder's layout (Y, then U, then V, each right after
+ * the previous one) and need no padding; NULL otherwise. A GstVideoMeta
+ * gives the strides and offsets (the elements map frames with
+ * gst_video_frame_map(), which follows it). The buffer must be released by
+ * the element before encode() returns: the caller reuses the planes.
+ */
+static GstBuffer *wrap_frame(GstBackend *backend, const SvYuvFrame *frame)
+{
+    const GstVideoInfo *info = &backend->video_info;
+    guint rows[3], chroma_rows = frame->yuv444 ? frame->height : (frame->height + 1) / 2;
+    guint chroma_width = frame->yuv444 ? frame->width : (frame->width + 1) / 2;
+    gsize offsets[GST_VIDEO_MAX_PLANES] = {0};
+    gint strides[GST_VIDEO_MAX_PLANES] = {0};
+
+    if (GST_VIDEO_INFO_WIDTH(info) != (gint)frame->width ||
+        GST_VIDEO_INFO_HEIGHT(info) != (gint)frame->height) {
+        return NULL; /* padded: copy_frame() repeats the edge */
+    }
+    rows[0] = frame->height;
+    rows[1] = rows[2] = chroma_rows;
+    for (guint plane = 0; plane < 3; plane++) {
+        guint width = plane == 0 ? frame->width : chroma_width;
+        if (frame->planes[plane] == NULL || frame->strides[plane] < (int)width) {
+            return NULL;
+        }
+        strides[plane] = frame->strides[plane];
+        if (plane > 0) {
+            /* Exactly contiguous, so the block holds nothing but the planes. */
+            gsize previous = (gsize)strides[plane - 1] * rows[plane - 1];
+            if (frame->planes[plane] != frame->planes[plane - 1] + previous) {
+                return NULL;
+            }
+            offsets[plane] = offsets[plane - 1] + previous;
+        }
+    }
+    gsize size = offsets[2] + (gsize)strides[2] * rows[2];
+    GstBuffer *buffer =
+        gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, (gpointer)frame->planes[0], size, 0,
+                                    size, NULL, NULL);
+    gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(info),
+                                   frame->width, frame->height, 3, offsets, strides);
+    return buffer;
+}
+
 static void request_key_frame(GstBackend *backend)
 {
     GstPad *pad = gst_element_get_static_pad(backend->encoder, "src");
@@ -749,7 +854,15 @@ static SvBackendResult gst_backend_encode(void *opaque, const SvYuvFrame *frame,
         }
     }
 
-    GstBuffer *buffer = copy_frame(backend, frame);
+    GstBuffer *buffer = NULL;
+    gboolean wrapped = FALSE;
+    if (backend->inputs_released && !backend->never_wrap) {
+        buffer = wrap_frame(backend, frame);
+        wrapped = buffer != NULL;
+    }
+    if (buffer == NULL) {
+        buffer = copy_frame(backend, frame);
+    }
     if (buffer == NULL) {
         return SV_BACKEND_ERROR;
     }
@@ -766,14 +879,24 @@ static SvBackendResult gst_backend_encode(void *opaque, const SvYuvFrame *frame,
     if (frame->force_key_frame) {
         request_key_frame(backend);
     }
-    if (gst_app_src_push_buffer(backend->appsrc, buffer) != GST_FLOW_OK) {
-        g_debug("gstreamer %s: appsrc refused the frame", backend->info->element);
-        return SV_BACKEND_ERROR;
-    }
-
+    /* The encoder's chain function runs here: the software encoders we
+     * drive finish the frame before it returns, so the output is normally
+     * in appsink already and the wait below is one look. An element that
+     * encodes on threads of its own, or holds frames back, is waited for
+     * until @timeout_ns after the push began. */
     int64_t deadline_ns = g_get_monotonic_time() * 1000 + MAX(timeout_ns, 0);
+    /* Our reference tells afterwards whether the element still holds the
+     * frame. */
+    gst_buffer_ref(buffer);
+    GstFlowReturn flow = gst_pad_push(backend->srcpad, buffer);
+    SvBackendResult result = SV_BACKEND_OK;
     GstSample *sample = NULL;
-    for (;;) {
+    if (flow != GST_FLOW_OK) {
+        g_debug("gstreamer %s: the encoder refused the frame: %s", backend->info->element,
+                gst_flow_get_name(flow));
+        result = SV_BACKEND_ERROR;
+    }
+    while (result == SV_BACKEND_OK) {
         int64_t remaining_ns = deadline_ns - g_get_monotonic_time() * 1000;
         sample = gst_app_sink_try_pull_sample(backend->appsink,
                                               (GstClockTime)CLAMP(remaining_ns, 0, PULL_SLICE_NS));
@@ -781,13 +904,35 @@ static SvBackendResult gst_backend_encode(void *opaque, const SvYuvFrame *frame,
             break;
         }
         if (pipeline_failed(backend) || gst_app_sink_is_eos(backend->appsink)) {
-            return SV_BACKEND_ERROR;
-        }
-        if (remaining_ns <= 0) {
+            result = SV_BACKEND_ERROR;
+        } else if (remaining_ns <= 0) {
             g_debug("gstreamer %s: no output within %" G_GINT64_FORMAT " ms",
                     backend->info->element, timeout_ns / 1000000);
-            return SV_BACKEND_TIMEOUT;
+            result = SV_BACKEND_TIMEOUT;
         }
+    }
+    gboolean released = GST_MINI_OBJECT_REFCOUNT_VALUE(buffer) == 1;
+    gst_buffer_unref(buffer);
+    if (!wrapped) {
+        backend->inputs_released = released;
+    } else if (released) {
+        backend->wrapped_frames++;
+    } else {
+        /* The element kept the caller's planes, which change after we
+         * return: stop it now (that drops the frame), copy from now on. The
+         * output already pulled is good; the next frame restarts. */
+        g_debug("gstreamer %s: the element keeps its input frames; copying them from now on",
+                backend->info->element);
+        backend->never_wrap = TRUE;
+        SvBackendFormat format = backend->format;
+        g_autoptr(GError) error = NULL;
+        stop_pipeline(backend);
+        if (!gst_backend_start(backend, &format, backend->bit_rate_bps, &error)) {
+            g_debug("gstreamer %s: restart failed: %s", backend->info->element, error->message);
+        }
+    }
+    if (result != SV_BACKEND_OK) {
+        return result;
     }
 
     GstVideoBuffer *video_buffer = g_new0(GstVideoBuffer, 1);
@@ -822,6 +967,12 @@ void *sv_gstreamer_backend_get_element(void *opaque)
 {
     GstBackend *backend = opaque;
     return backend != NULL ? backend->encoder : NULL;
+}
+
+uint64_t sv_gstreamer_backend_get_wrapped_frames(void *opaque)
+{
+    GstBackend *backend = opaque;
+    return backend != NULL ? backend->wrapped_frames : 0;
 }
 
 const SvCodecBackendClass sv_gstreamer_backend_class = {

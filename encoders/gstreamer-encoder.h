@@ -24,9 +24,12 @@ extern const SvEncoderOption sv_gstreamer_vp9_options[];
 extern const SvEncoderOption sv_gstreamer_h265_options[];
 
 /* For tests: the encoder element (a GstElement *) of a started backend, in
- * its pipeline (appsrc "src", encoder "encoder", appsink "sink"), or NULL.
- * Ownership: the backend's. */
+ * its pipeline (encoder "encoder", appsink "sink", fed from a pad of the
+ * backend's own), or NULL. Ownership: the backend's. */
 void *sv_gstreamer_backend_get_element(void *backend);
+
+/* For tests: how many frames were handed to the element without a copy. */
+uint64_t sv_gstreamer_backend_get_wrapped_frames(void *backend);
 
 /* @return the option table for @codec, or NULL for a codec this backend
  * does not produce. */
