@@ -23,6 +23,7 @@
 #define DEFAULT_MAX_TREE_DRAWABLES 1000 /* spice's drawable pool (NUM_DRAWABLES) */
 #define MAX_SURFACE_SIDE 16384
 #define DEFAULT_JITTER_MARGIN_MS 20 /* INTERACTIVE policy (docs/latency.md) */
+#define DEFAULT_LINK_BUDGET_MS 10   /* INTERACTIVE policy (docs/latency.md) */
 
 G_DEFINE_QUARK(sv - display - error - quark, sv_display_error)
 
@@ -35,6 +36,7 @@ void sv_display_config_init(SvDisplayConfig *config)
         .latency_policy = SV_LATENCY_POLICY_SPICE,
         .max_tree_drawables = DEFAULT_MAX_TREE_DRAWABLES,
         .jitter_margin_ms = DEFAULT_JITTER_MARGIN_MS,
+        .interactive_link_budget_ms = DEFAULT_LINK_BUDGET_MS,
     };
     sv_stream_detector_config_init(&config->detector);
     /* spice reads SPICE_BIT_RATE (Mibit/s) when a stream starts (6.4). */
@@ -700,8 +702,7 @@ static void frame_supersedes(SvDisplay *display, guint stream_id, SvDrawable *pr
         SvAgent *agent = stream_id < display->max_streams ? client->agents[stream_id] : NULL;
         gboolean notified = FALSE;
         if (agent && agent->encoder) {
-            sv_agent_notify_server_drop(agent);
-            notified = TRUE;
+            notified = sv_latency_superseded(display, client, agent);
         }
         SvDisplayEvent ev = event_init(SV_DISPLAY_EVENT_SERVER_DROP, client, (int)stream_id);
         ev.drawable_seq = prev->seq;
@@ -1504,6 +1505,12 @@ gboolean sv_latency_policy_from_string(const char *name, SvLatencyPolicy *policy
         return TRUE;
     }
     return FALSE;
+}
+
+gboolean sv_display_client_may_send(SvDisplay *display, SvDisplayClient *client, int64_t now_ns)
+{
+    g_return_val_if_fail(display != NULL && client != NULL, FALSE);
+    return sv_latency_may_send(display, client, now_ns);
 }
 
 void sv_display_client_sent(SvDisplay *display, SvDisplayClient *client, const SvMessage *message,

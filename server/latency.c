@@ -39,6 +39,14 @@
 #define BACKOFF_INTERVAL_MS 200
 /* A frame not reported sent after this long no longer blocks the next one. */
 #define LINK_SKIP_MAX_MS 1000
+/* Link budget: a delivery-rate sample covers at least this many bytes (the
+ * times of tiny messages say little)… */
+#define RATE_SAMPLE_MIN_BYTES 1000
+/* …and a message not reported sent after max(this, STALE_DRAIN_FACTOR ×
+ * its expected time on the link) means the caller does not report every
+ * message: the budget is then off for that client. */
+#define STALE_MIN_MS 2000
+#define STALE_DRAIN_FACTOR 8
 /* The encode time that the floor covers: this percentile of the last
  * SV_LATENCY_ENCODES frames. */
 #define ENCODE_PERCENTILE 95
@@ -377,12 +385,153 @@ void sv_latency_audio_changed(SvDisplay *display, gboolean active)
     }
 }
 
+/* ---- link budget ------------------------------------------------------------------- */
+
+static gboolean link_budget_on(const SvDisplay *display, const SvDisplayClient *client)
+{
+    return sv_latency_is_interactive(display) && display->config.interactive_link_budget_ms > 0 &&
+           client->lat_sent_seen && !client->link_budget_off;
+}
+
+static void on_link_drop_head(SvDisplayClient *client)
+{
+    SvLatencyOnLink *head = &client->on_link[client->on_link_head];
+    client->on_link_bytes -= MIN(head->bytes, client->on_link_bytes);
+    client->on_link_head = (client->on_link_head + 1) % SV_LATENCY_ON_LINK;
+    client->on_link_len--;
+}
+
+static void on_link_add(SvDisplayClient *client, const SvMessage *message, int64_t now_ns)
+{
+    if (client->on_link_len == SV_LATENCY_ON_LINK) {
+        on_link_drop_head(client); /* counted as gone: never blocks for good */
+    }
+    guint tail = (client->on_link_head + client->on_link_len) % SV_LATENCY_ON_LINK;
+    client->on_link[tail] = (SvLatencyOnLink){message, message->wire_bytes, now_ns};
+    client->on_link_len++;
+    client->on_link_bytes += message->wire_bytes;
+}
+
+/* The link's delivery rate: the largest recent sample (a queue or an idle
+ * moment only ever makes a sample smaller), bit/s; 0 before any. */
+static double link_rate_bps(const SvDisplayClient *client)
+{
+    double rate = 0;
+    for (guint i = 0; i < client->n_rate_samples; i++) {
+        rate = MAX(rate, client->rate_samples[i]);
+    }
+    return rate;
+}
+
+/* The link is in order: @message and everything taken before it left. */
+static void on_link_sent(SvDisplayClient *client, const SvMessage *message, int64_t sent_ns)
+{
+    guint k;
+    for (k = 0; k < client->on_link_len; k++) {
+        if (client->on_link[(client->on_link_head + k) % SV_LATENCY_ON_LINK].message == message) {
+            break;
+        }
+    }
+    if (k == client->on_link_len) {
+        return; /* taken before the reports began, or dropped from a full ring */
+    }
+    int64_t taken_ns = client->on_link[client->on_link_head].taken_ns;
+    uint64_t bytes = 0;
+    for (guint i = 0; i <= k; i++) {
+        bytes += client->on_link[client->on_link_head].bytes;
+        on_link_drop_head(client);
+    }
+    /* Delivery rate: bytes over the time they took to leave, counted from
+     * the previous message's departure when they were taken before it (back
+     * to back), else from their take; summed over consecutive messages
+     * until a sample has RATE_SAMPLE_MIN_BYTES (small frames too). */
+    gboolean back_to_back = client->last_sent_ns >= taken_ns;
+    if (!back_to_back || client->rate_acc_bytes == 0) {
+        client->rate_acc_bytes = 0;
+        client->rate_acc_start_ns = back_to_back ? client->last_sent_ns : taken_ns;
+    }
+    client->rate_acc_bytes += bytes;
+    client->last_sent_ns = MAX(client->last_sent_ns, sent_ns);
+    if (client->rate_acc_bytes >= RATE_SAMPLE_MIN_BYTES && sent_ns > client->rate_acc_start_ns) {
+        client->rate_samples[client->rate_next] =
+            (double)client->rate_acc_bytes * 8e9 / (double)(sent_ns - client->rate_acc_start_ns);
+        client->rate_next = (client->rate_next + 1) % SV_LATENCY_RATE_SAMPLES;
+        client->n_rate_samples = MIN(client->n_rate_samples + 1, SV_LATENCY_RATE_SAMPLES);
+        client->rate_acc_bytes = 0;
+    }
+}
+
+/*
+ * How long what is on the link may take to leave: the configured budget,
+ * or more while the client's clock lags enough that a frame taken now
+ * still arrives on time behind that much (lag − one-way delay − encode
+ * time p95 − jitter margin). Under the starting 400 ms this lets a
+ * start-up burst queue as SPICE does; once the latency is lowered, frames
+ * wait in the pipe, where newer ones replace them.
+ */
+static int64_t link_budget_ns(const SvDisplay *display, const SvDisplayClient *client)
+{
+    int64_t budget = (int64_t)display->config.interactive_link_budget_ms * MS;
+    const SvLatencyClock *c = &client->clocks[client->clock_last];
+    int64_t lag_ms = c->known ? clock_lag_ms(client, c) : (int64_t)display->mm_time_latency_ms;
+    int64_t slack_ms = lag_ms - half_rtt_ms(client) - encode_p95_ms(display) -
+                       (int64_t)display->config.jitter_margin_ms;
+    return MAX(budget, slack_ms * MS);
+}
+
+gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_t now_ns)
+{
+    if (!link_budget_on(display, client) || client->on_link_len == 0) {
+        return TRUE;
+    }
+    double rate = link_rate_bps(client);
+    if (rate <= 0) {
+        /* Until the first sample: one message at a time. */
+        return FALSE;
+    }
+    int64_t drain_ns = (int64_t)((double)client->on_link_bytes * 8e9 / rate);
+    const SvLatencyOnLink *oldest = &client->on_link[client->on_link_head];
+    int64_t stale_ns = MAX(STALE_MIN_MS * MS, STALE_DRAIN_FACTOR * drain_ns);
+    if (now_ns - oldest->taken_ns > stale_ns) {
+        g_debug("%s: no report of a message taken %.0f ms ago: link budget off", client->name,
+                (double)(now_ns - oldest->taken_ns) / MS);
+        client->link_budget_off = TRUE;
+        return TRUE;
+    }
+    return drain_ns <= link_budget_ns(display, client);
+}
+
+gboolean sv_latency_superseded(SvDisplay *display, SvDisplayClient *client, SvAgent *agent)
+{
+    gboolean budget = link_budget_on(display, client);
+    /* Frames held by the budget and replaced come in runs while the link is
+     * slower than the stream, and the encoder drops the frame after each
+     * drop it hears of: the newest one, ready to go. So it hears of one per
+     * back-off interval, and of none before the stream's first frame left
+     * (what held those was other traffic, such as the first screen). */
+    if (budget && (!agent->lat_frames[0].used ||
+                   (agent->lat_last_backoff_ns != INT64_MIN &&
+                    display->now_ns - agent->lat_last_backoff_ns < BACKOFF_INTERVAL_MS * MS))) {
+        agent->server_drops++;
+        return FALSE;
+    }
+    if (budget) {
+        agent->lat_last_backoff_ns = display->now_ns;
+    }
+    sv_agent_notify_server_drop(agent);
+    return TRUE;
+}
+
 /* ---- frames ------------------------------------------------------------------------ */
 
 void sv_latency_message_taken(SvDisplay *display, SvDisplayClient *client, const SvMessage *message)
 {
     if (!sv_latency_is_interactive(display)) {
         return;
+    }
+    if (display->config.interactive_link_budget_ms > 0 && !client->link_budget_off) {
+        /* From the first message on: the first report must find its own. */
+        on_link_add(client, message, display->now_ns);
     }
     if (message->type == SV_MSG_MULTI_MEDIA_TIME) {
         /* The link is in order: frames taken from now on arrive after it. */
@@ -435,6 +584,9 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
                      int64_t sent_ns)
 {
     client->lat_sent_seen = TRUE;
+    if (sv_latency_is_interactive(display)) {
+        on_link_sent(client, message, sent_ns);
+    }
     if (sv_latency_is_interactive(display) && message->type == SV_MSG_MULTI_MEDIA_TIME) {
         /* Now the clock message's wait on the link is known. */
         for (guint k = 0; k < SV_LATENCY_CLOCKS; k++) {

@@ -55,6 +55,15 @@ typedef struct SvLatencyClock {
     gboolean known;   /* FALSE: the clock follows audio */
 } SvLatencyClock;
 
+/* A message taken from the pipe whose last byte has not left yet. */
+#define SV_LATENCY_ON_LINK 256
+#define SV_LATENCY_RATE_SAMPLES 16
+typedef struct {
+    const SvMessage *message; /* identity only; never dereferenced */
+    uint64_t bytes;
+    int64_t taken_ns;
+} SvLatencyOnLink;
+
 /* What a client's report says the path needs. */
 typedef struct SvLatencySample {
     int64_t time_ns;
@@ -231,6 +240,17 @@ struct SvDisplayClient {
     guint clock_last;
     uint32_t clock_next_id;
     gboolean lat_sent_seen; /* the caller calls sv_display_client_sent() */
+    /* INTERACTIVE link budget: the messages taken and not yet reported
+     * sent, oldest first (a ring), their bytes, and delivery-rate samples. */
+    SvLatencyOnLink on_link[SV_LATENCY_ON_LINK];
+    guint on_link_head, on_link_len;
+    uint64_t on_link_bytes;
+    int64_t last_sent_ns;
+    double rate_samples[SV_LATENCY_RATE_SAMPLES]; /* bit/s */
+    uint64_t rate_acc_bytes;                      /* a sample being gathered */
+    int64_t rate_acc_start_ns;
+    guint rate_next, n_rate_samples;
+    gboolean link_budget_off; /* the caller stopped reporting */
 };
 
 struct SvDisplay {
@@ -309,6 +329,12 @@ void sv_latency_client_added(SvDisplay *display, SvDisplayClient *client);
 /* @message was just taken from @client's pipe. */
 void sv_latency_message_taken(SvDisplay *display, SvDisplayClient *client,
                               const SvMessage *message);
+/* Whether @client's pipe may give a message now (link budget). */
+gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_t now_ns);
+/* An unsent frame of @agent was superseded: a server drop. Under SPICE,
+ * and INTERACTIVE without the link budget, the encoder always hears of it;
+ * with the budget at most once per back-off interval. TRUE if notified. */
+gboolean sv_latency_superseded(SvDisplay *display, SvDisplayClient *client, SvAgent *agent);
 /* Whether the frame of @agent at the head of the pipe is skipped (busy link). */
 gboolean sv_latency_skip_frame(SvDisplay *display, SvDisplayClient *client, SvAgent *agent);
 /* The last_frame_delay the encoder is given: the client's under SPICE. */

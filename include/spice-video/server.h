@@ -272,6 +272,15 @@ typedef struct SvDisplayConfig {
      *  must then call for every message; a frame not reported within 1 s
      *  stops blocking. */
     gboolean interactive_skip_busy_link;
+    /** INTERACTIVE policy, link budget: a client's pipe gives no message
+     *  while the messages it gave that have not left the link yet
+     *  (sv_display_client_sent()) would take more than this to leave at
+     *  the link's measured delivery rate, ms (10). Messages then wait in
+     *  the pipe, where a newer frame or image replaces them, instead of in
+     *  socket and network queues. 0 = never hold. Active once the caller
+     *  calls sv_display_client_sent(), which it must then do for every
+     *  message (docs/latency.md). */
+    uint32_t interactive_link_budget_ms;
 } SvDisplayConfig;
 
 SV_API void sv_display_config_init(SvDisplayConfig *config);
@@ -515,6 +524,16 @@ typedef struct SvMessage {
 /** @return "stream-data"… */
 SV_API const char *sv_message_type_to_string(SvMessageType type);
 SV_API const char *sv_frame_disposition_to_string(SvFrameDisposition disposition);
+
+/**
+ * Whether @client's pipe may give a message at @now_ns. Always TRUE under
+ * the SPICE policy; under INTERACTIVE, FALSE while the link budget is
+ * spent (SvDisplayConfig.interactive_link_budget_ms): call
+ * sv_display_client_pop() only when TRUE, and ask again after the next
+ * sv_display_client_sent().
+ */
+SV_API gboolean sv_display_client_may_send(SvDisplay *display, SvDisplayClient *client,
+                                           int64_t now_ns);
 
 /** @return items waiting in @client's pipe (not yet marshalled). */
 SV_API guint sv_display_client_pipe_length(const SvDisplayClient *client);

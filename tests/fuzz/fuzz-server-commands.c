@@ -277,6 +277,8 @@ static void pop(State *st, SvDisplayClient *client, guint max, gboolean sent)
         if (sent) {
             sv_display_client_sent(st->display, client, m, st->now);
         }
+        /* The link budget's answer: any, without a crash. */
+        (void)sv_display_client_may_send(st->display, client, st->now);
         sv_display_message_free(m);
     }
 }

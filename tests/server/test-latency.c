@@ -116,7 +116,8 @@ static void draw_frame(T *t, gboolean new_pass)
 }
 
 static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_latency_ms,
-                     uint32_t floor_ms, gboolean pops, gboolean skip_busy_link)
+                     uint32_t floor_ms, gboolean pops, gboolean skip_busy_link,
+                     uint32_t link_budget_ms)
 {
     T *t = g_new0(T, 1);
     SvDisplayConfig config;
@@ -127,6 +128,7 @@ static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_late
     config.mm_time_latency_ms = start_latency_ms;
     config.interactive_floor_ms = floor_ms;
     config.interactive_skip_busy_link = skip_busy_link;
+    config.interactive_link_budget_ms = link_budget_ms;
     config.spice_bit_rate_mbps = 0;
     g_autoptr(GError) error = NULL;
     t->display = sv_display_new(&config, &error);
@@ -168,7 +170,7 @@ static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_late
 static T *t_new(SvLatencyPolicy policy, gboolean audio, uint32_t start_latency_ms,
                 uint32_t floor_ms, gboolean pops)
 {
-    return t_new_full(policy, audio, start_latency_ms, floor_ms, pops, FALSE);
+    return t_new_full(policy, audio, start_latency_ms, floor_ms, pops, FALSE, 10);
 }
 
 static void t_free(T *t)
@@ -377,7 +379,7 @@ static void test_queueing_backoff(void)
  * the link is skipped as a server drop, once the caller reports sends. */
 static void test_skip_busy_link(void)
 {
-    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, TRUE);
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, TRUE, 10);
     Fake *f = t_fake(t);
     guint encoded = f->frames, drops = f->server_drops, events = t->server_drop_events;
     t->now += 40 * MS;
@@ -400,7 +402,7 @@ static void test_skip_busy_link(void)
     t_free(t);
 
     /* A caller that never calls sv_display_client_sent() loses nothing. */
-    t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, FALSE, TRUE);
+    t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, FALSE, TRUE, 10);
     f = t_fake(t);
     take_kept(t);
     encoded = f->frames;
@@ -411,6 +413,114 @@ static void test_skip_busy_link(void)
     }
     g_assert_cmpuint(f->frames, ==, encoded + 3);
     t_free(t);
+}
+
+static gboolean may_send(T *t)
+{
+    return sv_display_client_may_send(t->display, t->client, t->now);
+}
+
+/* Draws a frame 40 ms later and takes what the pipe gives, kept unsent. */
+static void frame_taken(T *t)
+{
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_kept(t);
+}
+
+/* The link budget: the pipe gives nothing while what was taken would take
+ * longer to leave, at the measured rate, than the client's clock leaves
+ * room for; frames wait in the pipe and the newest replaces them, the
+ * encoder hearing of one drop per 200 ms. */
+static void test_link_budget(void)
+{
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, FALSE, 10);
+    Fake *f = t_fake(t);
+    g_assert_true(may_send(t));
+
+    /* Before any rate is known: one message at a time. */
+    int64_t first_taken = t->now + 40 * MS;
+    for (int i = 0; i < 10; i++) {
+        frame_taken(t);
+    }
+    g_assert_false(may_send(t));
+    uint64_t bytes = 0;
+    for (guint k = 0; k < t->kept->len; k++) {
+        bytes += ((SvMessage *)t->kept->pdata[k])->wire_bytes;
+    }
+    g_assert_cmpuint(bytes, >=, 1000);
+    /* The last one left 1 s after the first was taken (the link is in
+     * order: so did all before it): bytes × 8 bit/s. */
+    t->now = first_taken + 1000 * MS;
+    sv_display_client_sent(t->display, t->client, t->kept->pdata[t->kept->len - 1], t->now);
+    g_ptr_array_set_size(t->kept, 0);
+    g_assert_true(may_send(t));
+    g_assert_cmpuint(t->client->on_link_len, ==, 0);
+
+    /* Frames are taken until what is on the link needs more than the
+     * clock's room: 400 ms − encode time − the 20 ms margin (no RTT yet). */
+    guint taken = 0;
+    uint64_t before = 0;
+    while (may_send(t)) {
+        before = t->client->on_link_bytes;
+        frame_taken(t);
+        g_assert_cmpuint(++taken, <, 20);
+    }
+    double rate_bps = (double)bytes * 8;
+    g_assert_cmpuint(taken, >=, 2);
+    g_assert_cmpfloat((double)before * 8 * 1000 / rate_bps, <=, 380 + 1);
+    g_assert_cmpfloat((double)t->client->on_link_bytes * 8 * 1000 / rate_bps, >, 380 - 2);
+
+    /* Held: three frames replace each other in the pipe, none is encoded,
+     * each is a server drop, the encoder hears of one. */
+    guint encoded = f->frames, drops = f->server_drops, events = t->server_drop_events;
+    for (int i = 0; i < 3; i++) {
+        t->now += 40 * MS;
+        draw_frame(t, TRUE);
+        g_assert_false(may_send(t));
+    }
+    g_assert_cmpuint(f->frames, ==, encoded);
+    g_assert_cmpuint(t->server_drop_events, ==, events + 2);
+    g_assert_cmpuint(f->server_drops, ==, drops + 1);
+    /* 200 ms later the encoder hears again. */
+    t->now += 200 * MS;
+    draw_frame(t, TRUE);
+    g_assert_cmpuint(f->server_drops, ==, drops + 2);
+
+    /* Everything left: the newest frame goes, and only it. */
+    sv_display_client_sent(t->display, t->client, t->kept->pdata[t->kept->len - 1], t->now);
+    g_ptr_array_set_size(t->kept, 0);
+    g_assert_true(may_send(t));
+    guint stamps = t->n_stamps;
+    take_kept(t);
+    g_assert_cmpuint(f->frames, ==, encoded + 1);
+    g_assert_cmpuint(t->n_stamps, ==, stamps + 1);
+
+    /* A caller that stops reporting: after max(2 s, 8 × the expected
+     * drain, here ~3.2 s) the budget is off for good. */
+    while (may_send(t)) {
+        frame_taken(t);
+    }
+    t->now += 3000 * MS;
+    g_assert_false(may_send(t));
+    t->now += 1000 * MS;
+    g_assert_true(may_send(t));
+    for (int i = 0; i < 12; i++) {
+        frame_taken(t);
+        g_assert_true(may_send(t));
+    }
+    t_free(t);
+
+    /* Under SPICE, or with the budget at 0, the pipe always gives. */
+    for (int i = 0; i < 2; i++) {
+        t = t_new_full(i == 0 ? SV_LATENCY_POLICY_SPICE : SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400,
+                       0, TRUE, FALSE, i == 0 ? 10 : 0);
+        for (int k = 0; k < 5; k++) {
+            frame_taken(t);
+            g_assert_true(may_send(t));
+        }
+        t_free(t);
+    }
 }
 
 /* With audio, INTERACTIVE behaves as SPICE: playback delays go out as
@@ -462,6 +572,7 @@ static void test_names(void)
     sv_display_config_init(&config);
     g_assert_cmpint(config.latency_policy, ==, SV_LATENCY_POLICY_SPICE);
     g_assert_cmpuint(config.jitter_margin_ms, ==, 20);
+    g_assert_cmpuint(config.interactive_link_budget_ms, ==, 10);
     config.latency_policy = (SvLatencyPolicy)7;
     g_autoptr(GError) error = NULL;
     g_assert_null(sv_display_new(&config, &error));
@@ -477,6 +588,7 @@ int main(int argc, char **argv)
     g_test_add_func("/server/latency/latest-frame-wins", test_latest_frame_wins);
     g_test_add_func("/server/latency/queueing-backoff", test_queueing_backoff);
     g_test_add_func("/server/latency/skip-busy-link", test_skip_busy_link);
+    g_test_add_func("/server/latency/link-budget", test_link_budget);
     g_test_add_func("/server/latency/audio-fallback", test_audio_fallback);
     return g_test_run();
 }
