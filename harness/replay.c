@@ -557,7 +557,8 @@ static int64_t model_message_ns(const SvMessage *m)
 static gboolean client_can_send(Replay *r)
 {
     return r->phase == PHASE_CONNECTED && r->ready == NULL &&
-           sv_display_client_pipe_length(r->dclient) > 0 && sv_link_can_send(r->down, r->now);
+           sv_display_client_pipe_length(r->dclient) > 0 && sv_link_can_send(r->down, r->now) &&
+           sv_display_client_may_send(r->display, r->dclient, display_ns(r->now));
 }
 
 static void marshal_next(Replay *r)
@@ -940,7 +941,9 @@ static int64_t next_time(Replay *r)
     if (r->ready != NULL) {
         t = MIN(t, r->ready_ns);
     } else if (r->phase == PHASE_CONNECTED && sv_display_client_pipe_length(r->dclient) > 0 &&
-               sv_link_can_send(r->down, MAX(r->now, r->worker_free_ns))) {
+               sv_link_can_send(r->down, MAX(r->now, r->worker_free_ns)) &&
+               sv_display_client_may_send(r->display, r->dclient,
+                                          display_ns(MAX(r->now, r->worker_free_ns)))) {
         t = MIN(t, MAX(r->now, r->worker_free_ns));
     }
     gboolean running = !r->trace_done;
