@@ -614,8 +614,12 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
         agent->lat_in_flight = FALSE;
     }
     /* Queueing delay: from the encode (when the frame was taken) to its
-     * last byte leaving; it grows when the link cannot keep up. */
-    int64_t qdelay = sent_ns - f->popped_ns;
+     * last byte leaving, less the time its own bytes take at the measured
+     * rate (a large frame on a free link is not queued); it grows when the
+     * link cannot keep up. */
+    double rate = link_rate_bps(client);
+    int64_t own_ns = rate > 0 ? (int64_t)((double)message->wire_bytes * 8e9 / rate) : 0;
+    int64_t qdelay = MAX(sent_ns - f->popped_ns - own_ns, 0);
     int64_t previous = agent->lat_last_qdelay_ns;
     agent->lat_last_qdelay_ns = qdelay;
     uint32_t fps = agent->last_source_fps;
