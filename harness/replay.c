@@ -93,6 +93,13 @@ static double model_encode_ns_per_pixel(SpiceVideoCodecType codec)
     return 20.0;
 }
 
+/* SvDisplayConfig.encode_cost_ns of --deterministic replays. */
+static int64_t model_encode_cost_ns(void *data, SpiceVideoCodecType codec, uint64_t pixels)
+{
+    (void)data;
+    return (int64_t)(model_encode_ns_per_pixel(codec) * (double)pixels);
+}
+
 static int64_t cpu_now_ns(void)
 {
     struct timespec ts;
@@ -1133,6 +1140,8 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
          * must not turn into a timeout (and, after three, a stream of
          * images) on one run and not on the next. */
         dc.encoder.encode_timeout_ns = DETERMINISTIC_ENCODE_TIMEOUT_NS;
+        /* The INTERACTIVE floor uses encode times: the model's. */
+        dc.encode_cost_ns = model_encode_cost_ns;
     }
     dc.latency_policy = cfg->latency_policy;
     dc.random_seed = (uint32_t)cfg->seed;

@@ -460,6 +460,12 @@ static SvMessageBox *marshal_drawable(SvDisplay *display, SvDisplayClient *clien
     m->data = buffer->data;
     m->data_size = buffer->size;
     m->encode_cpu_ns = cpu;
+    if (display->config.encode_cost_ns != NULL) {
+        uint64_t pixels = (uint64_t)(d->cmd.src_area.right - d->cmd.src_area.left) *
+                          (uint64_t)(d->cmd.src_area.bottom - d->cmd.src_area.top);
+        m->encode_cpu_ns = display->config.encode_cost_ns(display->config.encode_cost_data,
+                                                          agent->codec_type, pixels);
+    }
     m->source = bitmap;
     m->source_area = d->cmd.src_area;
     m->wire_bytes =

@@ -281,6 +281,12 @@ typedef struct SvDisplayConfig {
      *  calls sv_display_client_sent(), which it must then do for every
      *  message (docs/latency.md). */
     uint32_t interactive_link_budget_ms;
+    /** When set, the encode time a STREAM_DATA message reports
+     *  (SvMessage.encode_cpu_ns, which the INTERACTIVE floor uses) is this
+     *  function's value for the frame instead of the measured CPU time:
+     *  reproducible runs (spice-bench --deterministic). NULL: measured. */
+    int64_t (*encode_cost_ns)(void *data, SpiceVideoCodecType codec, uint64_t pixels);
+    void *encode_cost_data;
 } SvDisplayConfig;
 
 SV_API void sv_display_config_init(SvDisplayConfig *config);
