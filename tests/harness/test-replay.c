@@ -88,15 +88,23 @@ static void assert_runs_identical(SvReplayConfig *cfg, const char *name)
     g_assert_true(memcmp(ca, cb, la) == 0);
 }
 
-static void test_deterministic_twice(void)
+/* Two deterministic runs of the corpus video give the same bytes. */
+static void assert_deterministic(const char *codec, const char *net, SvLatencyPolicy policy,
+                                 const char *name)
 {
     SvReplayConfig cfg;
     sv_replay_config_init(&cfg);
     cfg.trace_path = VIDEO;
-    cfg.codec = "mjpeg";
-    cfg.net = "wan";
+    cfg.codec = codec;
+    cfg.net = net;
     cfg.deterministic = TRUE;
-    assert_runs_identical(&cfg, "det");
+    cfg.latency_policy = policy;
+    assert_runs_identical(&cfg, name);
+}
+
+static void test_deterministic_twice(void)
+{
+    assert_deterministic("mjpeg", "wan", SV_LATENCY_POLICY_SPICE, "det");
 }
 
 /* Writes TMPDIR/@name with `spice-bench trace gen --workload @workload
@@ -321,14 +329,7 @@ static void test_latency_policy_lan(void)
  * the model's, so that two runs give the same bytes. */
 static void test_deterministic_interactive(void)
 {
-    SvReplayConfig cfg;
-    sv_replay_config_init(&cfg);
-    cfg.trace_path = VIDEO;
-    cfg.codec = "vp8";
-    cfg.net = "lan";
-    cfg.deterministic = TRUE;
-    cfg.latency_policy = SV_LATENCY_POLICY_INTERACTIVE;
-    assert_runs_identical(&cfg, "det-interactive");
+    assert_deterministic("vp8", "lan", SV_LATENCY_POLICY_INTERACTIVE, "det-interactive");
 }
 
 /*
