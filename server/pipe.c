@@ -387,8 +387,9 @@ static SvMessageBox *marshal_drawable(SvDisplay *display, SvDisplayClient *clien
         return marshal_draw(display, item, SV_FRAME_NOT_STREAMED, SV_MSG_DRAW);
     }
     SvAgent *agent = client->agents[sid];
-    uint32_t w = (uint32_t)(d->cmd.src_area.right - d->cmd.src_area.left);
-    uint32_t h = (uint32_t)(d->cmd.src_area.bottom - d->cmd.src_area.top);
+    /* In 64 bits: the difference of two int32 can overflow int. */
+    uint32_t w = (uint32_t)((int64_t)d->cmd.src_area.right - d->cmd.src_area.left);
+    uint32_t h = (uint32_t)((int64_t)d->cmd.src_area.bottom - d->cmd.src_area.top);
     gboolean sized = w != info.width || h != info.height ||
                      memcmp(&d->cmd.bbox, &info.dest, sizeof(SpiceRect)) != 0;
     SvFrameDisposition why = SV_FRAME_AS_STREAM;
@@ -461,8 +462,7 @@ static SvMessageBox *marshal_drawable(SvDisplay *display, SvDisplayClient *clien
     m->data_size = buffer->size;
     m->encode_cpu_ns = cpu;
     if (display->config.encode_cost_ns != NULL) {
-        uint64_t pixels = (uint64_t)(d->cmd.src_area.right - d->cmd.src_area.left) *
-                          (uint64_t)(d->cmd.src_area.bottom - d->cmd.src_area.top);
+        uint64_t pixels = (uint64_t)w * h;
         m->encode_cpu_ns = display->config.encode_cost_ns(display->config.encode_cost_data,
                                                           agent->codec_type, pixels);
     }
