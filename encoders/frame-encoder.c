@@ -1136,6 +1136,13 @@ VideoEncoder *sv_frame_encoder_new(const SvCodecBackendClass *klass,
             }
         }
     }
+    if (config != NULL && config->fixed_speed && codec_type == SPICE_VIDEO_CODEC_TYPE_VP8) {
+        for (guint i = 0; options_table != NULL && options_table[i].name != NULL; i++) {
+            if (g_str_equal(options_table[i].name, "cpu-used") && values[i] > 0) {
+                values[i] = -values[i]; /* libvpx: negative = that speed, not adapted */
+            }
+        }
+    }
     void *backend = klass->create(codec_type, values, &error);
     if (backend == NULL) {
         g_debug("frame encoder: %s cannot encode codec %d: %s", klass->name, codec_type,

@@ -1136,6 +1136,8 @@ gboolean sv_replay_run(const SvReplayConfig *cfg, SvReplaySummary *summary, GErr
     if (cfg->deterministic) {
         /* Multi-threaded x264 varies its output from run to run. */
         dc.encoder.max_threads = 1;
+        /* libvpx's real-time VP8 adapts its speed to the encode times. */
+        dc.encoder.fixed_speed = TRUE;
         /* A frame that takes longer than the usual 1 s on a loaded machine
          * must not turn into a timeout (and, after three, a stream of
          * images) on one run and not on the next. */

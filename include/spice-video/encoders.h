@@ -96,6 +96,11 @@ typedef struct SvEncoderConfig {
      *  (x264) produce the same bytes on every run, as deterministic replays
      *  need. 0: no limit. */
     int max_threads;
+    /** TRUE: libvpx VP8's real-time mode, which picks its speed from the
+     *  time each encode takes when `cpu-used` is N > 0, runs at the fixed
+     *  speed N instead (cpu-used −N), so its bytes do not depend on the
+     *  machine's load: deterministic replays need it (docs/replay.md). */
+    gboolean fixed_speed;
 } SvEncoderConfig;
 
 /**

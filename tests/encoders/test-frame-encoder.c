@@ -152,6 +152,7 @@ static const SvCodecBackendClass fake_class = {
 static const SvEncoderOption fake_options[] = {
     {"keyint", SV_OPTION_INT, 0, 1000, 60, NULL, "key-frame interval"},
     {"yuv444", SV_OPTION_BOOL, 0, 1, 0, NULL, "I444 instead of I420"},
+    {"cpu-used", SV_OPTION_INT, -16, 16, 4, NULL, "libvpx speed"},
     {NULL},
 };
 
@@ -1592,6 +1593,31 @@ static void test_creation(Fixture *fx, gconstpointer data)
         g_assert_null(make_encoder_full(fx, 1000000, &cfg));
         g_assert_false(fx->fb.created);
     }
+    /* fixed_speed: VP8's cpu-used N > 0 becomes -N (a fixed libvpx speed). */
+    static const struct {
+        const char *options;
+        gboolean fixed_speed;
+        SpiceVideoCodecType codec;
+        int expected;
+    } speeds[] = {
+        {NULL, TRUE, SPICE_VIDEO_CODEC_TYPE_VP8, -4},
+        {"cpu-used=9", TRUE, SPICE_VIDEO_CODEC_TYPE_VP8, -9},
+        {"cpu-used=-3", TRUE, SPICE_VIDEO_CODEC_TYPE_VP8, -3},
+        {"cpu-used=0", TRUE, SPICE_VIDEO_CODEC_TYPE_VP8, 0},
+        {NULL, FALSE, SPICE_VIDEO_CODEC_TYPE_VP8, 4},
+        {NULL, TRUE, SPICE_VIDEO_CODEC_TYPE_VP9, 4},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(speeds); i++) {
+        SvEncoderConfig speed_cfg = {.options = speeds[i].options,
+                                     .fixed_speed = speeds[i].fixed_speed};
+        VideoEncoderRateControlCbs cbs = {0};
+        VideoEncoder *e = sv_frame_encoder_new(&fake_class, fake_options, speeds[i].codec, 1000000,
+                                               &cbs, NULL, NULL, &speed_cfg);
+        g_assert_nonnull(e);
+        g_assert_cmpint(fx->fb.options[2], ==, speeds[i].expected);
+        e->destroy(e);
+    }
+
     fx->fb.fail_create = TRUE;
     g_assert_null(make_encoder_full(fx, 1000000, NULL));
 
