@@ -489,7 +489,11 @@ gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_
         /* Until the first sample: one message at a time. */
         return FALSE;
     }
-    int64_t drain_ns = (int64_t)((double)client->on_link_bytes * 8e9 / rate);
+    /* In double: a rate measured over a long idle gap can be tiny. */
+    double drain = (double)client->on_link_bytes * 8e9 / rate;
+    int64_t drain_ns = drain < (double)(INT64_MAX / (2 * STALE_DRAIN_FACTOR))
+                           ? (int64_t)drain
+                           : INT64_MAX / (2 * STALE_DRAIN_FACTOR);
     const SvLatencyOnLink *oldest = &client->on_link[client->on_link_head];
     int64_t stale_ns = MAX(STALE_MIN_MS * MS, STALE_DRAIN_FACTOR * drain_ns);
     if (now_ns - oldest->taken_ns > stale_ns) {
@@ -618,7 +622,8 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
      * rate (a large frame on a free link is not queued); it grows when the
      * link cannot keep up. */
     double rate = link_rate_bps(client);
-    int64_t own_ns = rate > 0 ? (int64_t)((double)message->wire_bytes * 8e9 / rate) : 0;
+    double own = rate > 0 ? (double)message->wire_bytes * 8e9 / rate : 0;
+    int64_t own_ns = own < (double)INT64_MAX / 2 ? (int64_t)own : INT64_MAX / 2;
     int64_t qdelay = MAX(sent_ns - f->popped_ns - own_ns, 0);
     int64_t previous = agent->lat_last_qdelay_ns;
     agent->lat_last_qdelay_ns = qdelay;
