@@ -412,6 +412,14 @@ static void on_link_add(SvDisplayClient *client, const SvMessage *message, int64
     client->on_link_bytes += message->wire_bytes;
 }
 
+/* How long @bytes take to leave at @rate_bps (> 0), ns, at most @cap_ns:
+ * in double, as a rate measured over a long idle gap can be tiny. */
+static int64_t time_on_link_ns(uint64_t bytes, double rate_bps, int64_t cap_ns)
+{
+    double ns = (double)bytes * 8e9 / rate_bps;
+    return ns < (double)cap_ns ? (int64_t)ns : cap_ns;
+}
+
 /* The link's delivery rate: the largest recent sample (a queue or an idle
  * moment only ever makes a sample smaller), bit/s; 0 before any. */
 static double link_rate_bps(const SvDisplayClient *client)
@@ -489,11 +497,8 @@ gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_
         /* Until the first sample: one message at a time. */
         return FALSE;
     }
-    /* In double: a rate measured over a long idle gap can be tiny. */
-    double drain = (double)client->on_link_bytes * 8e9 / rate;
-    int64_t drain_ns = drain < (double)(INT64_MAX / (2 * STALE_DRAIN_FACTOR))
-                           ? (int64_t)drain
-                           : INT64_MAX / (2 * STALE_DRAIN_FACTOR);
+    int64_t drain_ns =
+        time_on_link_ns(client->on_link_bytes, rate, INT64_MAX / (2 * STALE_DRAIN_FACTOR));
     const SvLatencyOnLink *oldest = &client->on_link[client->on_link_head];
     int64_t stale_ns = MAX(STALE_MIN_MS * MS, STALE_DRAIN_FACTOR * drain_ns);
     if (now_ns - oldest->taken_ns > stale_ns) {
@@ -622,8 +627,7 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
      * rate (a large frame on a free link is not queued); it grows when the
      * link cannot keep up. */
     double rate = link_rate_bps(client);
-    double own = rate > 0 ? (double)message->wire_bytes * 8e9 / rate : 0;
-    int64_t own_ns = own < (double)INT64_MAX / 2 ? (int64_t)own : INT64_MAX / 2;
+    int64_t own_ns = rate > 0 ? time_on_link_ns(message->wire_bytes, rate, INT64_MAX / 2) : 0;
     int64_t qdelay = MAX(sent_ns - f->popped_ns - own_ns, 0);
     int64_t previous = agent->lat_last_qdelay_ns;
     agent->lat_last_qdelay_ns = qdelay;
