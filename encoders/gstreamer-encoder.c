@@ -919,8 +919,9 @@ static SvBackendResult gst_backend_encode(void *opaque, const SvYuvFrame *frame,
         backend->wrapped_frames++;
     } else {
         /* The element kept the caller's planes, which change after we
-         * return: stop it now (that drops the frame), copy from now on. The
-         * output already pulled is good; the next frame restarts. */
+         * return: stop it now (that drops the frame) and copy from now on.
+         * The output already pulled is good; the new pipeline begins with
+         * a key frame. */
         g_debug("gstreamer %s: the element keeps its input frames; copying them from now on",
                 backend->info->element);
         backend->never_wrap = TRUE;
