@@ -114,4 +114,37 @@ static inline gboolean jpeg_has_soi(const uint8_t *data, size_t size)
     return size >= 2 && data[0] == 0xff && data[1] == 0xd8;
 }
 
+/* ---- encoder plumbing: a virtual clock, a fixed source rate, counted
+ * bitmap references (every ref must be unreffed by the end) ---- */
+
+#define SV_TEST_SOURCE_FPS 30
+
+static G_GNUC_UNUSED int64_t virtual_now_ns;
+static G_GNUC_UNUSED guint n_bitmap_refs;
+
+static G_GNUC_UNUSED int64_t virtual_clock(void *opaque)
+{
+    (void)opaque;
+    return virtual_now_ns;
+}
+
+static G_GNUC_UNUSED uint32_t source_fps(void *opaque)
+{
+    (void)opaque;
+    return SV_TEST_SOURCE_FPS;
+}
+
+static G_GNUC_UNUSED void bitmap_ref(gpointer data)
+{
+    (void)data;
+    n_bitmap_refs++;
+}
+
+static G_GNUC_UNUSED void bitmap_unref(gpointer data)
+{
+    (void)data;
+    g_assert_cmpuint(n_bitmap_refs, >, 0);
+    n_bitmap_refs--;
+}
+
 #endif /* SV_TESTS_STREAMING_CHECKS_H */

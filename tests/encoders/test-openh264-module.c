@@ -31,7 +31,7 @@
 
 #include "streaming-checks.h"
 
-#define FPS 30
+#define FPS SV_TEST_SOURCE_FPS /* streaming-checks.h: source_fps() */
 #define STARTING_BIT_RATE (8u * 1000u * 1000u)
 #define MIN_PSNR_DB 30.0
 #define ENCODE_TIMEOUT_NS (20 * G_GINT64_CONSTANT(1000000000))
@@ -93,30 +93,6 @@ static void frame_free(Frame *f)
 }
 
 /* ---- encoding ----------------------------------------------------------------- */
-
-static int64_t virtual_now_ns;
-static guint n_bitmap_refs;
-
-static int64_t virtual_clock(void *opaque)
-{
-    return virtual_now_ns;
-}
-
-static uint32_t source_fps(void *opaque)
-{
-    return FPS;
-}
-
-static void bitmap_ref(gpointer data)
-{
-    n_bitmap_refs++;
-}
-
-static void bitmap_unref(gpointer data)
-{
-    g_assert_cmpuint(n_bitmap_refs, >, 0);
-    n_bitmap_refs--;
-}
 
 static VideoEncoderRateControlCbs cbs = {.get_source_fps = source_fps};
 

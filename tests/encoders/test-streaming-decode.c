@@ -35,7 +35,7 @@
 #else
 #define N_FRAMES 20
 #endif
-#define FPS 30
+#define FPS SV_TEST_SOURCE_FPS /* streaming-checks.h: source_fps() */
 /* Plenty for 320x240 at 30 fps: the tests check correctness, not rate. */
 #define STARTING_BIT_RATE (8u * 1000u * 1000u)
 #define MIN_PSNR_DB 30.0
@@ -265,30 +265,6 @@ static const char *missing_element(const char *const *names)
 }
 
 /* ---- encoder plumbing ----------------------------------------------------------- */
-
-static int64_t virtual_now_ns;
-static guint n_bitmap_refs;
-
-static int64_t virtual_clock(void *opaque)
-{
-    return virtual_now_ns;
-}
-
-static uint32_t source_fps(void *opaque)
-{
-    return FPS;
-}
-
-static void bitmap_ref(gpointer data)
-{
-    n_bitmap_refs++;
-}
-
-static void bitmap_unref(gpointer data)
-{
-    g_assert_cmpuint(n_bitmap_refs, >, 0);
-    n_bitmap_refs--;
-}
 
 static void check_first_frame(SpiceVideoCodecType codec, const VideoBuffer *buf, gboolean yuv444)
 {
