@@ -359,6 +359,22 @@ static void set_video_bit_rate(FrameEncoder *encoder, uint64_t video_bit_rate)
     }
 }
 
+/* Low delay: the backend's target comes down with the bit rate, so that
+ * frames get smaller rather than fewer. Only a live change: a restart
+ * would cost a key frame, the largest frame there is. */
+static void follow_rate_down(FrameEncoder *encoder, uint64_t video_bit_rate)
+{
+    if (!encoder->started) {
+        encoder->video_bit_rate = video_bit_rate; /* the next start uses it */
+    } else if (encoder->klass->set_bit_rate != NULL &&
+               encoder->klass->set_bit_rate(encoder->backend, video_bit_rate)) {
+        g_debug("frame encoder %p: backend rate %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+                " bit/s (low delay)",
+                (void *)encoder, encoder->video_bit_rate, video_bit_rate);
+        encoder->video_bit_rate = video_bit_rate;
+    }
+}
+
 /* The playback delay the client needs: send the largest and an average
  * frame, cross the network with a jitter margin, and encode. */
 static uint32_t min_playback_delay_ms(FrameEncoder *encoder)
@@ -475,8 +491,11 @@ static void set_bit_rate(FrameEncoder *encoder, uint64_t bit_rate)
     /* Frames sent at the previous rate say nothing about this one. */
     reset_statistics(encoder);
 
+    uint64_t with_margin = (uint64_t)((double)bit_rate * BIT_RATE_MARGIN);
     if (bit_rate > encoder->video_bit_rate) {
-        set_video_bit_rate(encoder, (uint64_t)((double)bit_rate * BIT_RATE_MARGIN));
+        set_video_bit_rate(encoder, with_margin);
+    } else if (encoder->config.low_delay && with_margin < encoder->video_bit_rate) {
+        follow_rate_down(encoder, with_margin);
     }
 }
 

@@ -763,6 +763,7 @@ static VideoEncoder *isolated_create(const SvEncoderDesc *desc, uint64_t startin
     PUT_VALUE(m, int64_t, config->encode_timeout_ns);
     PUT_VALUE(m, int32_t, config->max_threads);
     PUT_VALUE(m, uint8_t, config->fixed_speed != 0);
+    PUT_VALUE(m, uint8_t, config->low_delay != 0);
 
     In reply = {0};
     gboolean created = FALSE;
@@ -932,6 +933,7 @@ static void worker_create(Worker *w, In *in, int64_t now, GByteArray *reply)
     config.encode_timeout_ns = get_i64(in);
     config.max_threads = get_i32(in);
     config.fixed_speed = get_u8(in);
+    config.low_delay = get_u8(in);
     if (now != NO_CLOCK) {
         config.clock = (SvClock){.now_ns = worker_now, .opaque = w};
     }

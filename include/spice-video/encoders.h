@@ -101,6 +101,13 @@ typedef struct SvEncoderConfig {
      *  speed N instead (cpu-used −N), so its bytes do not depend on the
      *  machine's load: deterministic replays need it (docs/replay.md). */
     gboolean fixed_speed;
+    /** TRUE: a streaming encoder lowering its bit rate lowers its backend's
+     *  target with it (to the rate × 4/3 an increase sets), when the backend
+     *  takes the change live: frames get smaller rather than fewer. spice
+     *  keeps the backend's target and drops frames until they are 1/3 s
+     *  apart, so each frame keeps its size and its time on the link. The
+     *  INTERACTIVE latency policy sets it (docs/latency.md). */
+    gboolean low_delay;
 } SvEncoderConfig;
 
 /**

@@ -494,6 +494,46 @@ static void test_server_increase(Fixture *fx, gconstpointer data)
 /* ------------------------------------------------------------------------ */
 /* Server drops (4.9)                                                       */
 
+/* Low delay (SvEncoderConfig.low_delay): a lower rate lowers a live
+ * backend's target with it, to the rate × 4/3 an increase sets, so that
+ * frames get smaller rather than fewer; spice keeps the target; a backend
+ * that would need a restart is left alone. */
+static void test_low_delay(Fixture *fx, gconstpointer data)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        SvEncoderConfig cfg = {.low_delay = mode > 0};
+        fx->encoder = make_encoder_full(fx, 4000000, &cfg);
+        g_assert_nonnull(fx->encoder);
+        fx->fb.live = mode != 2;
+        fx->fb.size = 1000;
+        g_assert_cmpint(offer(fx), ==, VIDEO_ENCODER_FRAME_ENCODE_DONE);
+        run(fx, 1000, 0.5);
+        SvFrameRateState before = state_of(fx);
+        guint starts = fx->fb.starts->len;
+        fx->encoder->notify_server_frame_drop(fx->encoder);
+        g_assert_cmpint(offer(fx), ==, VIDEO_ENCODER_FRAME_DROP);
+        SvFrameRateState st = state_of(fx);
+        g_assert_cmpuint(st.bit_rate, <, before.bit_rate);
+        g_assert_cmpuint(times_margin(st.bit_rate), <, before.video_bit_rate);
+        if (mode == 1) {
+            g_assert_cmpuint(st.video_bit_rate, ==, times_margin(st.bit_rate));
+            g_assert_cmpuint(g_array_index(fx->fb.set_rates, uint64_t, fx->fb.set_rates->len - 1),
+                             ==, st.video_bit_rate);
+        } else {
+            g_assert_cmpuint(st.video_bit_rate, ==, before.video_bit_rate);
+        }
+        /* Never a restart for it. */
+        while (offer(fx) != VIDEO_ENCODER_FRAME_ENCODE_DONE) {
+        }
+        g_assert_cmpuint(fx->fb.starts->len, ==, starts);
+        fx->encoder->destroy(fx->encoder);
+        fx->encoder = NULL;
+        fx->fb.destroyed = FALSE;
+        g_array_set_size(fx->fb.starts, 0);
+        g_array_set_size(fx->fb.set_rates, 0);
+    }
+}
+
 static void test_server_drops(Fixture *fx, gconstpointer data)
 {
     const uint64_t rate = 4000000;
@@ -1644,6 +1684,7 @@ int main(int argc, char **argv)
     ADD("deficit-lowers-video-rate", test_deficit_lowers_video_rate);
     ADD("server-increase", test_server_increase);
     ADD("server-drops", test_server_drops);
+    ADD("low-delay", test_low_delay);
     ADD("cut-bounded-by-min", test_cut_bounded_by_min);
     ADD("client-scores", test_client_scores);
     ADD("score1-needs-increasing", test_score1_needs_increasing);
