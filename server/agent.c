@@ -209,6 +209,9 @@ SvAgent *sv_agent_new(SvDisplay *display, SvDisplayClient *client, guint stream_
         .update_client_playback_delay = agent_update_playback_delay,
     };
     SvEncoderConfig config = display->config.encoder;
+    /* Under INTERACTIVE a frame's time on the link is latency: smaller
+     * frames rather than fewer. */
+    config.low_delay = config.low_delay || sv_latency_is_interactive(display);
     config.clock = (SvClock){.now_ns = display_clock_now, .opaque = display};
     if (config.encode_timeout_ns == 0) {
         config.encode_timeout_ns = default_encode_timeout_ns();

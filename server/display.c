@@ -24,6 +24,7 @@
 #define MAX_SURFACE_SIDE 16384
 #define DEFAULT_JITTER_MARGIN_MS 20 /* INTERACTIVE policy (docs/latency.md) */
 #define DEFAULT_LINK_BUDGET_MS 10   /* INTERACTIVE policy (docs/latency.md) */
+#define DEFAULT_LINK_SHARE_PCT 75   /* INTERACTIVE policy (docs/latency.md) */
 
 G_DEFINE_QUARK(sv - display - error - quark, sv_display_error)
 
@@ -37,6 +38,7 @@ void sv_display_config_init(SvDisplayConfig *config)
         .max_tree_drawables = DEFAULT_MAX_TREE_DRAWABLES,
         .jitter_margin_ms = DEFAULT_JITTER_MARGIN_MS,
         .interactive_link_budget_ms = DEFAULT_LINK_BUDGET_MS,
+        .interactive_link_share_pct = DEFAULT_LINK_SHARE_PCT,
     };
     sv_stream_detector_config_init(&config->detector);
     /* spice reads SPICE_BIT_RATE (Mibit/s) when a stream starts (6.4). */

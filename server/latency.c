@@ -37,6 +37,15 @@
 #define BACKOFF_MIN_TARGET_MS 10
 /* …and an agent's encoder hears of it at most once per this. */
 #define BACKOFF_INTERVAL_MS 200
+/* Link share: at most one back-off per this (each one also costs a frame)… */
+#define LINK_SHARE_INTERVAL_MS 1000
+/* …while the budget held a message this recently (the link is the
+ * bottleneck)… */
+#define LINK_BUSY_MS 1000
+/* …to encoders whose frames, averaged over about FRAME_SIZE_FRAMES, are
+ * sized for at most FRAME_SIZE_SLACK × their aim at the source frame rate… */
+#define FRAME_SIZE_FRAMES 8
+#define FRAME_SIZE_SLACK 2
 /* A frame not reported sent after this long no longer blocks the next one. */
 #define LINK_SKIP_MAX_MS 1000
 /* Link budget: a delivery-rate sample covers at least this many bytes (the
@@ -87,6 +96,7 @@ static void clock_add(SvDisplay *display, SvDisplayClient *client, uint32_t late
 
 void sv_latency_client_added(SvDisplay *display, SvDisplayClient *client)
 {
+    client->last_hold_ns = INT64_MIN;
     /* The caller's MAIN_INIT gives the client the current latency. */
     clock_add(display, client, display->mm_time_latency_ms,
               sv_display_mm_time(display, display->now_ns) - display->mm_time_latency_ms,
@@ -204,18 +214,36 @@ static void set_latency(SvDisplay *display, uint32_t latency_ms, const char *why
     }
 }
 
+static int64_t link_drain_ns(const SvDisplay *display, const SvDisplayClient *client);
+
+/* How long a clock message queued now waits before it leaves, ms: what is
+ * already on the link has to drain first (the message goes ahead of
+ * everything in the pipe). The smallest over the clients, so that none of
+ * them lags less than asked; 0 while the link budget does not track the
+ * link. */
+static int64_t clock_wait_ms(const SvDisplay *display)
+{
+    int64_t wait = INT64_MAX;
+    for (guint i = 0; i < display->clients->len; i++) {
+        wait = MIN(wait, link_drain_ns(display, display->clients->pdata[i]) / MS);
+    }
+    return wait == INT64_MAX ? 0 : wait;
+}
+
 /* Sets the clients' clocks to lag by @lag_ms: the latency sent is the lag
- * minus the one-way delay (the message's own transit), so a clock message
- * that waits on a busy link errs on the late side, and the next reports
- * correct it. A lowering moves the clocks forward by at most
- * MAX_LOWER_STEP_MS (spice-gtk resets its clock above 500 ms). */
+ * minus the one-way delay (the message's own transit) and minus the time
+ * the message waits for the link to drain, since the client's clock starts
+ * from the message's value when it arrives. A lowering moves the clocks
+ * forward by at most MAX_LOWER_STEP_MS (spice-gtk resets its clock above
+ * 500 ms). */
 static void set_lag(SvDisplay *display, int64_t lag_ms, gboolean lower, const char *why)
 {
     int64_t half_rtt = 0;
     int64_t current = current_lag_ms(display, &half_rtt);
-    int64_t latency = lag_ms - half_rtt;
+    int64_t wait = clock_wait_ms(display);
+    int64_t latency = lag_ms - half_rtt - wait;
     if (lower) {
-        latency = MAX(latency, current - MAX_LOWER_STEP_MS - half_rtt);
+        latency = MAX(latency, current - MAX_LOWER_STEP_MS - half_rtt - wait);
     }
     latency = CLAMP(latency, 0, MAX_LATENCY_MS);
     set_latency(display, (uint32_t)latency, why);
@@ -487,6 +515,17 @@ static int64_t link_budget_ns(const SvDisplay *display, const SvDisplayClient *c
     return MAX(budget, slack_ms * MS);
 }
 
+/* How long what is on @client's link takes to leave at the measured rate;
+ * 0 while the budget is off or no rate is known. */
+static int64_t link_drain_ns(const SvDisplay *display, const SvDisplayClient *client)
+{
+    double rate = link_rate_bps(client);
+    if (!link_budget_on(display, client) || client->on_link_len == 0 || rate <= 0) {
+        return 0;
+    }
+    return time_on_link_ns(client->on_link_bytes, rate, MAX_LATENCY_MS * MS);
+}
+
 gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_t now_ns)
 {
     if (!link_budget_on(display, client) || client->on_link_len == 0) {
@@ -507,7 +546,11 @@ gboolean sv_latency_may_send(SvDisplay *display, SvDisplayClient *client, int64_
         client->link_budget_off = TRUE;
         return TRUE;
     }
-    return drain_ns <= link_budget_ns(display, client);
+    if (drain_ns <= link_budget_ns(display, client)) {
+        return TRUE;
+    }
+    client->last_hold_ns = now_ns;
+    return FALSE;
 }
 
 gboolean sv_latency_superseded(SvDisplay *display, SvDisplayClient *client, SvAgent *agent)
@@ -589,6 +632,43 @@ gboolean sv_latency_skip_frame(SvDisplay *display, SvDisplayClient *client, SvAg
     return TRUE;
 }
 
+/* spice's MJPEG encoder keeps its JPEG quality and lowers its frame rate
+ * when its rate falls (docs/mjpeg-encoder.md): a lower rate costs it
+ * frames, not frame size, and so no latency is won by it. */
+static gboolean keeps_frame_size(const SvAgent *agent)
+{
+    const SvEncoderDesc *desc = agent->negotiation != NULL ? agent->negotiation->chosen : NULL;
+    return desc != NULL && desc->codec_type == SPICE_VIDEO_CODEC_TYPE_MJPEG &&
+           g_strcmp0(desc->encoder_name, "spice") == 0;
+}
+
+/* The encoder of @agent aims above its share of the link's delivery rate
+ * @rate_bps, on a link that is the bottleneck: the budget held a message
+ * within the last LINK_BUSY_MS. On a link that is seldom busy, the rate
+ * measured is below its capacity, and an encoder's aim can be far above
+ * what it sends (spice's MJPEG starts from the link's estimate): backing
+ * it off would only drop frames. */
+static gboolean over_link_share(const SvDisplay *display, const SvDisplayClient *client,
+                                SvAgent *agent, double rate_bps)
+{
+    uint32_t share = display->config.interactive_link_share_pct;
+    if (share == 0 || rate_bps <= 0 || agent->encoder->get_bit_rate == NULL ||
+        keeps_frame_size(agent) || client->last_hold_ns == INT64_MIN ||
+        display->now_ns - client->last_hold_ns > LINK_BUSY_MS * MS) {
+        return FALSE;
+    }
+    double aim = (double)agent->encoder->get_bit_rate(agent->encoder);
+    if (aim * 100 <= rate_bps * share) {
+        return FALSE;
+    }
+    /* Frames sized for more than FRAME_SIZE_SLACK × the aim at the source
+     * frame rate: the encoder meets its rate by dropping frames (a backend
+     * that cannot change its rate without a restart), and a lower rate
+     * would cost more frames, not smaller ones. */
+    double full_rate = agent->lat_frame_bytes * 8 * MAX(agent->last_source_fps, 1);
+    return full_rate <= aim * FRAME_SIZE_SLACK;
+}
+
 void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessage *message,
                      int64_t sent_ns)
 {
@@ -619,6 +699,11 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
     if (f == NULL) {
         return;
     }
+    agent->lat_frame_bytes =
+        agent->lat_frame_bytes <= 0
+            ? (double)message->wire_bytes
+            : agent->lat_frame_bytes +
+                  ((double)message->wire_bytes - agent->lat_frame_bytes) / FRAME_SIZE_FRAMES;
     if (agent->lat_in_flight && agent->lat_in_flight_seq == message->drawable_seq) {
         agent->lat_in_flight = FALSE;
     }
@@ -634,16 +719,23 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
     uint32_t fps = agent->last_source_fps;
     int64_t interval = fps > 0 ? 1000 * MS / fps : 0;
     int64_t target = MAX(interval, BACKOFF_MIN_TARGET_MS * MS);
-    if (qdelay <= target || previous < 0 || qdelay < previous || agent->encoder == NULL) {
+    gboolean queueing = qdelay > target && previous >= 0 && qdelay >= previous;
+    if (agent->encoder == NULL || (!queueing && !over_link_share(display, client, agent, rate))) {
         return;
     }
+    int64_t interval_ms = queueing ? BACKOFF_INTERVAL_MS : LINK_SHARE_INTERVAL_MS;
     if (agent->lat_last_backoff_ns != INT64_MIN &&
-        sent_ns - agent->lat_last_backoff_ns < BACKOFF_INTERVAL_MS * MS) {
+        sent_ns - agent->lat_last_backoff_ns < interval_ms * MS) {
         return;
     }
     agent->lat_last_backoff_ns = sent_ns;
     display->lat.backoffs++;
-    g_debug("%s: stream %d: queueing delay %.1f ms > %.1f ms and growing: back off", client->name,
-            message->stream_id, (double)qdelay / MS, (double)target / MS);
+    if (queueing) {
+        g_debug("%s: stream %d: queueing delay %.1f ms > %.1f ms and growing: back off",
+                client->name, message->stream_id, (double)qdelay / MS, (double)target / MS);
+    } else {
+        g_debug("%s: stream %d: encoder above %u%% of the link's %.0f bit/s: back off",
+                client->name, message->stream_id, display->config.interactive_link_share_pct, rate);
+    }
     sv_agent_notify_server_drop(agent);
 }

@@ -173,6 +173,7 @@ struct SvAgent {
     guint lat_next;
     int64_t lat_last_qdelay_ns; /* queueing delay of the last frame sent, -1: none */
     int64_t lat_last_backoff_ns;
+    double lat_frame_bytes; /* moving average of its frames' wire bytes (0: none yet) */
     gboolean lat_in_flight; /* a frame was taken and has not left the link */
     uint64_t lat_in_flight_seq;
 };
@@ -251,6 +252,7 @@ struct SvDisplayClient {
     int64_t rate_acc_start_ns;
     guint rate_next, n_rate_samples;
     gboolean link_budget_off; /* the caller stopped reporting */
+    int64_t last_hold_ns;     /* the budget last held a message (INT64_MIN: never) */
 };
 
 struct SvDisplay {

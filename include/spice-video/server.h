@@ -281,6 +281,14 @@ typedef struct SvDisplayConfig {
      *  calls sv_display_client_sent(), which it must then do for every
      *  message (docs/latency.md). */
     uint32_t interactive_link_budget_ms;
+    /** INTERACTIVE policy: a stream's encoder may aim at most at this
+     *  share of the link's measured delivery rate, percent (75). Above it,
+     *  each frame sent notifies the encoder of a server drop (at most one
+     *  per 200 ms), which lowers its rate: frames then leave in a fraction
+     *  of the frame interval, and a key frame or a burst of jitter does not
+     *  queue behind the others. 0 = no cap. Needs the same
+     *  sv_display_client_sent() reports as the link budget. */
+    uint32_t interactive_link_share_pct;
     /** When set, the encode time a STREAM_DATA message reports
      *  (SvMessage.encode_cpu_ns, which the INTERACTIVE floor uses) is this
      *  function's value for the frame instead of the measured CPU time:

@@ -24,6 +24,8 @@ typedef struct Fake {
     guint reports;
     uint32_t last_report_frames;
     int32_t last_delay;
+    uint64_t bit_rate;  /* what get_bit_rate() says; 0: 1 Mbit/s */
+    gboolean low_delay; /* SvEncoderConfig.low_delay at creation */
     VideoEncoderRateControlCbs cbs;
 } Fake;
 
@@ -69,7 +71,8 @@ static G_GNUC_UNUSED void fake_drop(VideoEncoder *encoder)
 
 static G_GNUC_UNUSED uint64_t fake_bit_rate(VideoEncoder *encoder)
 {
-    return 1000000;
+    Fake *f = (Fake *)encoder;
+    return f->bit_rate != 0 ? f->bit_rate : 1000000;
 }
 
 static G_GNUC_UNUSED void fake_stats(VideoEncoder *encoder, VideoEncoderStats *stats)
@@ -112,12 +115,25 @@ static G_GNUC_UNUSED VideoEncoder *fake_new(SpiceVideoCodecType codec_type,
     return &f->base;
 }
 
+static G_GNUC_UNUSED VideoEncoder *fake_new_full(SpiceVideoCodecType codec_type,
+                                                 uint64_t starting_bit_rate,
+                                                 VideoEncoderRateControlCbs *cbs,
+                                                 bitmap_ref_t bitmap_ref,
+                                                 bitmap_unref_t bitmap_unref,
+                                                 const SvEncoderConfig *config)
+{
+    Fake *f = (Fake *)fake_new(codec_type, starting_bit_rate, cbs, bitmap_ref, bitmap_unref);
+    f->low_delay = config != NULL && config->low_delay;
+    return &f->base;
+}
+
 static G_GNUC_UNUSED const SvEncoderDesc fake_mjpeg = {
     .encoder_name = "fake",
     .codec_name = "mjpeg",
     .codec_type = SPICE_VIDEO_CODEC_TYPE_MJPEG,
     .cap = SPICE_DISPLAY_CAP_CODEC_MJPEG,
     .create = fake_new,
+    .create_full = fake_new_full,
     .description = "fake fake:mjpeg",
 };
 

@@ -115,6 +115,10 @@ static void draw_frame(T *t, gboolean new_pass)
     g_assert_no_error(error);
 }
 
+/* The encoder and link share of the displays t_new_full() makes. */
+static const SvEncoderDesc *t_encoder = &fake_mjpeg;
+static uint32_t t_link_share_pct = 75;
+
 static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_latency_ms,
                      uint32_t floor_ms, gboolean pops, gboolean skip_busy_link,
                      uint32_t link_budget_ms)
@@ -129,13 +133,14 @@ static T *t_new_full(SvLatencyPolicy policy, gboolean audio, uint32_t start_late
     config.interactive_floor_ms = floor_ms;
     config.interactive_skip_busy_link = skip_busy_link;
     config.interactive_link_budget_ms = link_budget_ms;
+    config.interactive_link_share_pct = t_link_share_pct;
     config.spice_bit_rate_mbps = 0;
     g_autoptr(GError) error = NULL;
     t->display = sv_display_new(&config, &error);
     g_assert_no_error(error);
     sv_display_set_event_func(t->display, on_event, t);
     g_autoptr(SvVideoCodecs) codecs = sv_video_codecs_new();
-    sv_video_codecs_append(codecs, &fake_mjpeg);
+    sv_video_codecs_append(codecs, t_encoder);
     sv_display_set_codecs_for_testing(t->display, codecs);
     t->now = 10000 * MS;
     g_assert_true(sv_display_create_surface(t->display, t->now, 0, SW, SH,
@@ -428,17 +433,12 @@ static void frame_taken(T *t)
     take_kept(t);
 }
 
-/* The link budget: the pipe gives nothing while what was taken would take
- * longer to leave, at the measured rate, than the client's clock leaves
- * room for; frames wait in the pipe and the newest replaces them, the
- * encoder hearing of one drop per 200 ms. */
-static void test_link_budget(void)
+/* Ten frames taken, one at a time as the pipe allows before any rate is
+ * known; the last is reported sent @window_ms after the first was taken
+ * (the link is in order: so did all before it). @return the link's rate,
+ * their bytes over that time, bit/s. */
+static double measure_rate(T *t, int64_t window_ms)
 {
-    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, FALSE, 10);
-    Fake *f = t_fake(t);
-    g_assert_true(may_send(t));
-
-    /* Before any rate is known: one message at a time. */
     int64_t first_taken = t->now + 40 * MS;
     for (int i = 0; i < 10; i++) {
         frame_taken(t);
@@ -449,13 +449,37 @@ static void test_link_budget(void)
         bytes += ((SvMessage *)t->kept->pdata[k])->wire_bytes;
     }
     g_assert_cmpuint(bytes, >=, 1000);
-    /* The last one left 1 s after the first was taken (the link is in
-     * order: so did all before it): bytes × 8 bit/s. */
-    t->now = first_taken + 1000 * MS;
+    g_assert_cmpint(first_taken + window_ms * MS, >=, t->now);
+    t->now = first_taken + window_ms * MS;
     sv_display_client_sent(t->display, t->client, t->kept->pdata[t->kept->len - 1], t->now);
     g_ptr_array_set_size(t->kept, 0);
     g_assert_true(may_send(t));
     g_assert_cmpuint(t->client->on_link_len, ==, 0);
+    return (double)bytes * 8 * 1000 / (double)window_ms;
+}
+
+/* Reports every kept message sent now. */
+static void send_kept(T *t)
+{
+    for (guint k = 0; k < t->kept->len; k++) {
+        sv_display_client_sent(t->display, t->client, t->kept->pdata[k], t->now);
+    }
+    g_ptr_array_set_size(t->kept, 0);
+}
+
+/* The link budget: the pipe gives nothing while what was taken would take
+ * longer to leave, at the measured rate, than the client's clock leaves
+ * room for; frames wait in the pipe and the newest replaces them, the
+ * encoder hearing of one drop per 200 ms. */
+static void test_link_budget(void)
+{
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 0, TRUE, FALSE, 10);
+    Fake *f = t_fake(t);
+    g_assert_true(may_send(t));
+
+    /* Before any rate is known: one message at a time; then the rate of a
+     * report covering ten messages. */
+    double rate_bps = measure_rate(t, 1000);
 
     /* Frames are taken until what is on the link needs more than the
      * clock's room: 400 ms − encode time − the 20 ms margin (no RTT yet). */
@@ -466,7 +490,6 @@ static void test_link_budget(void)
         frame_taken(t);
         g_assert_cmpuint(++taken, <, 20);
     }
-    double rate_bps = (double)bytes * 8;
     g_assert_cmpuint(taken, >=, 2);
     g_assert_cmpfloat((double)before * 8 * 1000 / rate_bps, <=, 380 + 1);
     g_assert_cmpfloat((double)t->client->on_link_bytes * 8 * 1000 / rate_bps, >, 380 - 2);
@@ -521,6 +544,103 @@ static void test_link_budget(void)
         }
         t_free(t);
     }
+}
+
+/* The latency sent leaves out the time the clock message waits for what
+ * is on the link: the client's clock, set from the message's value when it
+ * arrives, then lags by what was asked. */
+static void test_clock_wait(void)
+{
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 200, TRUE, FALSE, 10);
+    double rate_bps = measure_rate(t, 1000);
+    frame_taken(t); /* on the link */
+    g_assert_cmpuint(t->kept->len, ==, 1);
+    int64_t drain_ms = (int64_t)((double)t->client->on_link_bytes * 8e9 / rate_bps) / MS;
+    g_assert_cmpint(drain_ms, >, 20);
+    /* Margin 390 at 400: the target lag is the floor, 200 ms. */
+    report(t, 390, 0);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 200 - drain_ms);
+    /* The clock message goes next, behind the frame on the link, and
+     * leaves when the frame has… */
+    guint msgs = t->mm_time_msgs;
+    g_assert_true(may_send(t));
+    take_kept(t);
+    g_assert_cmpuint(t->mm_time_msgs, ==, msgs + 1);
+    g_assert_cmpuint(t->kept->len, ==, 2);
+    t->now += drain_ms * MS;
+    send_kept(t);
+    /* …so the client's clock lags by 200 ms. */
+    const SvLatencyClock *c = &t->client->clocks[t->client->clock_last];
+    g_assert_true(c->known);
+    g_assert_cmpuint(c->latency_ms, ==, 200 - drain_ms);
+    int64_t lag_ms = (int64_t)c->latency_ms + c->link_ns / MS;
+    g_assert_cmpint(lag_ms, >=, 199);
+    g_assert_cmpint(lag_ms, <=, 201);
+    t_free(t);
+}
+
+/* Back-offs for the link share: a stream whose encoder aims at @aim_share
+ * × the link's rate (measured over @window_ms), within 1.6 s of the budget
+ * holding a frame (never held when @hold is FALSE). */
+static guint share_backoffs(int64_t window_ms, double aim_share, gboolean hold)
+{
+    T *t = t_new_full(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 40, 0, TRUE, FALSE, 10);
+    Fake *f = t_fake(t);
+    g_assert_true(f->low_delay);
+    double rate_bps = measure_rate(t, window_ms);
+    f->bit_rate = (uint64_t)(aim_share * rate_bps);
+    frame_taken(t); /* on the link, for longer than the 19 ms of room */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    if (hold) {
+        g_assert_false(may_send(t));
+    }
+    send_kept(t);
+    take_all(t);
+    guint before = f->server_drops;
+    for (int i = 0; i < 40; i++) {
+        t->now += 40 * MS;
+        draw_frame(t, TRUE);
+        take_all(t); /* left at once: no queueing delay */
+    }
+    guint n = f->server_drops - before;
+    t_free(t);
+    return n;
+}
+
+/* The link share: above 75 % of a busy link's rate the encoder hears of a
+ * server drop, once per second; not below it, not on a link the budget
+ * never held, not for frames sized far above the aim, not for spice's
+ * MJPEG, not with a share of 0. */
+static void test_link_share(void)
+{
+    /* ~130-byte frames at 25 fps: 26 kbit/s at the full frame rate. Over
+     * 400 ms the link measures ~26 kbit/s, over 2 s ~5 kbit/s. */
+    g_assert_cmpuint(share_backoffs(400, 0.8, TRUE), ==, 1);
+    g_assert_cmpuint(share_backoffs(400, 0.7, TRUE), ==, 0);
+    g_assert_cmpuint(share_backoffs(400, 0.8, FALSE), ==, 0);
+    /* 0.8 × 5 kbit/s: frames sized for five times the aim. */
+    g_assert_cmpuint(share_backoffs(2000, 0.8, TRUE), ==, 0);
+    t_link_share_pct = 0;
+    g_assert_cmpuint(share_backoffs(400, 0.8, TRUE), ==, 0);
+    t_link_share_pct = 75;
+    static const SvEncoderDesc spice_mjpeg = {
+        .encoder_name = "spice",
+        .codec_name = "mjpeg",
+        .codec_type = SPICE_VIDEO_CODEC_TYPE_MJPEG,
+        .cap = SPICE_DISPLAY_CAP_CODEC_MJPEG,
+        .create = fake_new,
+        .create_full = fake_new_full,
+        .description = "a fake named spice:mjpeg",
+    };
+    t_encoder = &spice_mjpeg;
+    g_assert_cmpuint(share_backoffs(400, 0.8, TRUE), ==, 0);
+    t_encoder = &fake_mjpeg;
+
+    /* Only INTERACTIVE creates its encoders for low delay. */
+    T *t = t_new(SV_LATENCY_POLICY_SPICE, FALSE, 400, 0, TRUE);
+    g_assert_false(t_fake(t)->low_delay);
+    t_free(t);
 }
 
 /* With audio, INTERACTIVE behaves as SPICE: playback delays go out as
@@ -589,6 +709,8 @@ int main(int argc, char **argv)
     g_test_add_func("/server/latency/queueing-backoff", test_queueing_backoff);
     g_test_add_func("/server/latency/skip-busy-link", test_skip_busy_link);
     g_test_add_func("/server/latency/link-budget", test_link_budget);
+    g_test_add_func("/server/latency/clock-wait", test_clock_wait);
+    g_test_add_func("/server/latency/link-share", test_link_share);
     g_test_add_func("/server/latency/audio-fallback", test_audio_fallback);
     return g_test_run();
 }
