@@ -412,7 +412,9 @@ gboolean sv_display_client_stream_report(SvDisplay *display, SvDisplayClient *cl
     } else {
         if (agent->encoder->client_stream_report) {
             agent->encoder->client_stream_report(agent->encoder, report->num_frames,
-                                                 report->num_drops, report->start_frame_mm_time,
+                                                 sv_latency_forwarded_drops(display, client, agent,
+                                                                            report),
+                                                 report->start_frame_mm_time,
                                                  report->end_frame_mm_time,
                                                  sv_latency_forwarded_delay(display, agent, report),
                                                  report->audio_delay);

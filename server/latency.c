@@ -313,6 +313,38 @@ int32_t sv_latency_forwarded_delay(SvDisplay *display, SvAgent *agent, const SvS
     return (int32_t)CLAMP(delay, G_MININT32, G_MAXINT32);
 }
 
+uint32_t sv_latency_forwarded_drops(SvDisplay *display, SvDisplayClient *client, SvAgent *agent,
+                                    const SvStreamReport *report)
+{
+    if (!sv_latency_owns_clock(display) || report->num_drops == 0) {
+        return report->num_drops;
+    }
+    /* As for the margin: the encoder judges drops against a fixed
+     * latency. When every frame of the window left the link early enough
+     * to arrive, with the jitter margin, within the starting latency, the
+     * frames the client dropped were late only because the clock lags less
+     * than that, which the clock rules answer with a raise: not
+     * congestion. */
+    int64_t limit = (int64_t)display->config.mm_time_latency_ms - display->config.jitter_margin_ms;
+    guint found = 0;
+    for (guint k = 0; k < SV_LATENCY_FRAMES; k++) {
+        const SvLatencyFrame *f = &agent->lat_frames[k];
+        if (!f->used || (int32_t)(f->stamp - report->start_frame_mm_time) < 0 ||
+            (int32_t)(report->end_frame_mm_time - f->stamp) < 0) {
+            continue;
+        }
+        if (f->sent_ns == 0) {
+            return report->num_drops;
+        }
+        int32_t waited = (int32_t)(sv_display_mm_time(display, f->sent_ns) - f->stamp);
+        if ((int64_t)waited + half_rtt_ms(client) > limit) {
+            return report->num_drops;
+        }
+        found++;
+    }
+    return found > 0 ? 0 : report->num_drops;
+}
+
 void sv_latency_report(SvDisplay *display, SvDisplayClient *client, SvAgent *agent,
                        const SvStreamReport *report)
 {
@@ -699,6 +731,7 @@ void sv_latency_sent(SvDisplay *display, SvDisplayClient *client, const SvMessag
     if (f == NULL) {
         return;
     }
+    f->sent_ns = sent_ns;
     agent->lat_frame_bytes =
         agent->lat_frame_bytes <= 0
             ? (double)message->wire_bytes

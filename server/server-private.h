@@ -39,6 +39,7 @@ typedef struct SvLatencyFrame {
     int64_t popped_ns;      /* when it was marshalled (encoded) */
     uint32_t clock_id;      /* the client clock it went out under */
     uint32_t clock_latency; /* that clock's latency, ms */
+    int64_t sent_ns;        /* when its last byte left the link, 0: not known */
 } SvLatencyFrame;
 
 /* A setting of a client's clock: MAIN_INIT or a MULTI_MEDIA_TIME taken. The
@@ -342,6 +343,9 @@ gboolean sv_latency_skip_frame(SvDisplay *display, SvDisplayClient *client, SvAg
 /* The last_frame_delay the encoder is given: the client's under SPICE. */
 int32_t sv_latency_forwarded_delay(SvDisplay *display, SvAgent *agent,
                                    const SvStreamReport *report);
+/* The num_drops the encoder is given: the client's under SPICE. */
+uint32_t sv_latency_forwarded_drops(SvDisplay *display, SvDisplayClient *client, SvAgent *agent,
+                                    const SvStreamReport *report);
 void sv_latency_report(SvDisplay *display, SvDisplayClient *client, SvAgent *agent,
                        const SvStreamReport *report);
 void sv_latency_ping(SvDisplay *display, SvDisplayClient *client);

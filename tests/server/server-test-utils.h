@@ -23,6 +23,7 @@ typedef struct Fake {
     guint server_drops;
     guint reports;
     uint32_t last_report_frames;
+    uint32_t last_report_drops;
     int32_t last_delay;
     uint64_t bit_rate;  /* what get_bit_rate() says; 0: 1 Mbit/s */
     gboolean low_delay; /* SvEncoderConfig.low_delay at creation */
@@ -61,6 +62,7 @@ static G_GNUC_UNUSED void fake_report(VideoEncoder *encoder, uint32_t num_frames
     Fake *f = (Fake *)encoder;
     f->reports++;
     f->last_report_frames = num_frames;
+    f->last_report_drops = num_drops;
     f->last_delay = delay;
 }
 

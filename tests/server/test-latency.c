@@ -104,6 +104,15 @@ static void take_kept(T *t)
     }
 }
 
+/* Reports every kept message sent now. */
+static void send_kept(T *t)
+{
+    for (guint k = 0; k < t->kept->len; k++) {
+        sv_display_client_sent(t->display, t->client, t->kept->pdata[k], t->now);
+    }
+    g_ptr_array_set_size(t->kept, 0);
+}
+
 static void draw_frame(T *t, gboolean new_pass)
 {
     SvDrawCommand c = copy_cmd(&t->frames[t->n_frames++ % 2], 32, 32);
@@ -292,6 +301,51 @@ static void test_lower_and_raise(void)
     t_free(t);
 }
 
+/* A report's drops reach the encoder unless every frame of its window
+ * left the link early enough to arrive, with the jitter margin, within the
+ * starting latency: those frames were late only because the clock lags
+ * less, which the clock rules answer with a raise. */
+static void test_forwarded_drops(void)
+{
+    T *t = t_new(SV_LATENCY_POLICY_INTERACTIVE, FALSE, 400, 50, TRUE);
+    Fake *f = t_fake(t);
+    frame_and_report(t, 390);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), ==, 50);
+
+    /* Sent at once, two drops: the encoder hears of none, the clock rises. */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_all(t);
+    report(t, 5, 2);
+    g_assert_cmpuint(f->last_report_drops, ==, 0);
+    g_assert_cmpuint(sv_display_get_mm_time_latency(t->display), >, 50);
+    take_all(t);
+
+    /* Not reported sent yet: forwarded. */
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_kept(t);
+    report(t, 5, 2);
+    g_assert_cmpuint(f->last_report_drops, ==, 2);
+
+    /* Left 390 ms after its stamp, more than 400 − 20: forwarded. */
+    t->now += 390 * MS;
+    send_kept(t);
+    report(t, -10, 3);
+    g_assert_cmpuint(f->last_report_drops, ==, 3);
+    t_free(t);
+
+    /* SPICE forwards them as they are. */
+    t = t_new(SV_LATENCY_POLICY_SPICE, FALSE, 400, 0, TRUE);
+    f = t_fake(t);
+    t->now += 40 * MS;
+    draw_frame(t, TRUE);
+    take_all(t);
+    report(t, 5, 2);
+    g_assert_cmpuint(f->last_report_drops, ==, 2);
+    t_free(t);
+}
+
 /* A lowering moves the client clock forward by at most 400 ms. */
 static void test_step_limit(void)
 {
@@ -456,15 +510,6 @@ static double measure_rate(T *t, int64_t window_ms)
     g_assert_true(may_send(t));
     g_assert_cmpuint(t->client->on_link_len, ==, 0);
     return (double)bytes * 8 * 1000 / (double)window_ms;
-}
-
-/* Reports every kept message sent now. */
-static void send_kept(T *t)
-{
-    for (guint k = 0; k < t->kept->len; k++) {
-        sv_display_client_sent(t->display, t->client, t->kept->pdata[k], t->now);
-    }
-    g_ptr_array_set_size(t->kept, 0);
 }
 
 /* The link budget: the pipe gives nothing while what was taken would take
@@ -705,6 +750,7 @@ int main(int argc, char **argv)
     g_test_add_func("/server/latency/names", test_names);
     g_test_add_func("/server/latency/lower-and-raise", test_lower_and_raise);
     g_test_add_func("/server/latency/step-limit", test_step_limit);
+    g_test_add_func("/server/latency/forwarded-drops", test_forwarded_drops);
     g_test_add_func("/server/latency/latest-frame-wins", test_latest_frame_wins);
     g_test_add_func("/server/latency/queueing-backoff", test_queueing_backoff);
     g_test_add_func("/server/latency/skip-busy-link", test_skip_busy_link);
