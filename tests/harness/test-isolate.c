@@ -59,12 +59,13 @@ static char *run_json(SvReplayConfig *cfg, const char *name, SvReplaySummary *s)
     return contents;
 }
 
-static void check_same_json(const char *video_codecs)
+static void check_same_json_policy(const char *video_codecs, SvLatencyPolicy policy)
 {
     SvReplayConfig cfg;
     if (!config_isolated(&cfg, video_codecs)) {
         return;
     }
+    cfg.latency_policy = policy;
     SvReplaySummary in_process, isolated;
     g_autofree char *a = run_json(&cfg, "in-process.json", &in_process);
     cfg.isolate = TRUE;
@@ -74,6 +75,11 @@ static void check_same_json(const char *video_codecs)
     g_assert_cmpstr(isolated.codec, ==, in_process.codec);
     g_assert_cmpstr(a, ==, b);
     assert_no_children();
+}
+
+static void check_same_json(const char *video_codecs)
+{
+    check_same_json_policy(video_codecs, SV_LATENCY_POLICY_SPICE);
 }
 
 static void test_same_json_mjpeg(void)
@@ -117,6 +123,19 @@ static GError *run_failing(const char *hook, const char *frame, int64_t timeout_
     g_assert_false(g_file_test(json, G_FILE_TEST_EXISTS));
     assert_no_children();
     return error;
+}
+
+/* The interactive policy creates its encoders with low_delay: on `wan`
+ * x264 lowers its target live after a cut, in the worker as in process
+ * (the JSON differs if the worker does not get the flag). */
+static void test_same_json_interactive_x264(void)
+{
+    const SvEncoderDesc *x264 = sv_registry_find("x264", "h264");
+    if (x264 == NULL || !sv_encoder_desc_is_available(x264, NULL)) {
+        g_test_skip("x264:h264 is not built");
+        return;
+    }
+    check_same_json_policy("x264:h264", SV_LATENCY_POLICY_INTERACTIVE);
 }
 
 static void test_crash(void)
@@ -176,6 +195,7 @@ int main(int argc, char **argv)
     tmpdir = g_dir_make_tmp("sv-isolate-XXXXXX", NULL);
     g_test_add_func("/isolate/same-json-mjpeg", test_same_json_mjpeg);
     g_test_add_func("/isolate/same-json-vp8", test_same_json_vp8);
+    g_test_add_func("/isolate/same-json-interactive-x264", test_same_json_interactive_x264);
     g_test_add_func("/isolate/crash", test_crash);
     g_test_add_func("/isolate/hang", test_hang);
     g_test_add_func("/isolate/exit-between-frames", test_exit_between_frames);
