@@ -283,11 +283,14 @@ typedef struct SvDisplayConfig {
     uint32_t interactive_link_budget_ms;
     /** INTERACTIVE policy: a stream's encoder may aim at most at this
      *  share of the link's measured delivery rate, percent (75). Above it,
-     *  each frame sent notifies the encoder of a server drop (at most one
-     *  per 200 ms), which lowers its rate: frames then leave in a fraction
-     *  of the frame interval, and a key frame or a burst of jitter does not
-     *  queue behind the others. 0 = no cap. Needs the same
-     *  sv_display_client_sent() reports as the link budget. */
+     *  while the link budget held a message in the last second, a frame
+     *  sent notifies the encoder of a server drop (at most one per second),
+     *  which lowers its rate: frames then leave in a fraction of the frame
+     *  interval, and a key frame or a burst of jitter does not queue behind
+     *  the others. Not for spice's MJPEG encoder, nor for an encoder whose
+     *  frames are sized for more than twice its aim (docs/latency.md). 0 =
+     *  no cap. Needs the same sv_display_client_sent() reports as the link
+     *  budget. */
     uint32_t interactive_link_share_pct;
     /** When set, the encode time a STREAM_DATA message reports
      *  (SvMessage.encode_cpu_ns, which the INTERACTIVE floor uses) is this
