@@ -333,8 +333,10 @@ static const char *status_name(SvFrameRateStatus status)
 
 /* The backend's own target. Live-capable backends take every change now;
  * the others need a restart, which spice only does for a change of more
- * than 5%. */
-static void set_video_bit_rate(FrameEncoder *encoder, uint64_t video_bit_rate)
+ * than 5%. Without @may_restart (low delay: a restart's key frame is the
+ * largest frame there is) only a live change, or the target of the next
+ * start, is made. */
+static void set_video_bit_rate(FrameEncoder *encoder, uint64_t video_bit_rate, gboolean may_restart)
 {
     if (video_bit_rate == encoder->video_bit_rate) {
         return;
@@ -347,6 +349,12 @@ static void set_video_bit_rate(FrameEncoder *encoder, uint64_t video_bit_rate)
         encoder->video_bit_rate = video_bit_rate;
         return;
     }
+    if (!may_restart) {
+        if (!encoder->started) {
+            encoder->video_bit_rate = video_bit_rate; /* the next start uses it */
+        }
+        return;
+    }
     uint64_t diff = video_bit_rate > encoder->video_bit_rate
                         ? video_bit_rate - encoder->video_bit_rate
                         : encoder->video_bit_rate - video_bit_rate;
@@ -356,22 +364,6 @@ static void set_video_bit_rate(FrameEncoder *encoder, uint64_t video_bit_rate)
                 (void *)encoder, encoder->video_bit_rate, video_bit_rate);
         encoder->video_bit_rate = video_bit_rate;
         encoder->started = FALSE;
-    }
-}
-
-/* Low delay: the backend's target comes down with the bit rate, so that
- * frames get smaller rather than fewer. Only a live change: a restart
- * would cost a key frame, the largest frame there is. */
-static void follow_rate_down(FrameEncoder *encoder, uint64_t video_bit_rate)
-{
-    if (!encoder->started) {
-        encoder->video_bit_rate = video_bit_rate; /* the next start uses it */
-    } else if (encoder->klass->set_bit_rate != NULL &&
-               encoder->klass->set_bit_rate(encoder->backend, video_bit_rate)) {
-        g_debug("frame encoder %p: backend rate %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-                " bit/s (low delay)",
-                (void *)encoder, encoder->video_bit_rate, video_bit_rate);
-        encoder->video_bit_rate = video_bit_rate;
     }
 }
 
@@ -418,7 +410,8 @@ static void update_next_frame_mm_time(FrameEncoder *encoder)
         /* Too many drops: make the backend aim lower instead. */
         uint64_t with_margin = (uint64_t)((double)encoder->bit_rate * BIT_RATE_MARGIN);
         set_video_bit_rate(encoder,
-                           encoder->video_bit_rate > with_margin ? with_margin : encoder->bit_rate);
+                           encoder->video_bit_rate > with_margin ? with_margin : encoder->bit_rate,
+                           TRUE);
         delay_ns = MAX_PERIOD_NS;
     }
     encoder->next_frame_mm_time =
@@ -470,7 +463,7 @@ static void set_bit_rate(FrameEncoder *encoder, uint64_t bit_rate)
             encoder->status = SV_FRAME_RATE_STABLE;
             encoder->increase_interval_ms =
                 encoder->has_client_reports ? UP_CLIENT_STABLE_MS : UP_SERVER_STABLE_MS;
-            set_video_bit_rate(encoder, bit_rate);
+            set_video_bit_rate(encoder, bit_rate, TRUE);
         }
     }
     g_debug("frame encoder %p: bit rate %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
@@ -493,9 +486,11 @@ static void set_bit_rate(FrameEncoder *encoder, uint64_t bit_rate)
 
     uint64_t with_margin = (uint64_t)((double)bit_rate * BIT_RATE_MARGIN);
     if (bit_rate > encoder->video_bit_rate) {
-        set_video_bit_rate(encoder, with_margin);
+        set_video_bit_rate(encoder, with_margin, TRUE);
     } else if (encoder->config.low_delay && with_margin < encoder->video_bit_rate) {
-        follow_rate_down(encoder, with_margin);
+        /* Low delay: the target comes down with the rate, so that frames
+         * get smaller rather than fewer. */
+        set_video_bit_rate(encoder, with_margin, FALSE);
     }
 }
 
